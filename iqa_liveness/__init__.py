@@ -1,0 +1,39 @@
+"""iqa-liveness: face liveness detection (presentation attack detection) with classical
+image analysis.
+
+Public objects are imported lazily, so ``import iqa_liveness`` stays fast and a command that
+needs only one family of features does not import the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first access)
+_LAZY: dict[str, str] = {
+    "QualityFeatures": "iqa_liveness.quality",
+    "load_image": "iqa_liveness.image",
+    "to_grey": "iqa_liveness.image",
+    "IQALivenessError": "iqa_liveness.errors",
+    "InvalidImageError": "iqa_liveness.errors",
+    "ImageTooSmallError": "iqa_liveness.errors",
+    "ImageReadError": "iqa_liveness.errors",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'iqa_liveness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``iqa-liveness`` command line (one module each)."""

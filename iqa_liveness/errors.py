@@ -1,0 +1,55 @@
+"""Exceptions raised by iqa-liveness.
+
+Every error the package raises on purpose is a subclass of :class:`IQALivenessError`, so a
+batch job can catch that one class, record the failure and go on.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "IQALivenessError",
+    "InvalidImageError",
+    "ImageTooSmallError",
+    "ImageReadError",
+    "NoFaceError",
+    "ModelFileError",
+    "DatasetError",
+    "FeatureStoreError",
+    "ConfigurationError",
+]
+
+
+class IQALivenessError(Exception):
+    """Base class of every error raised on purpose by iqa-liveness."""
+
+
+class InvalidImageError(IQALivenessError, ValueError):
+    """An image is empty, has the wrong shape or dtype, or holds non-finite values."""
+
+
+class ImageTooSmallError(InvalidImageError):
+    """An image is smaller than the documented minimum side length."""
+
+
+class ImageReadError(InvalidImageError, OSError):
+    """An image file does not exist or cannot be decoded."""
+
+
+class NoFaceError(IQALivenessError):
+    """No face was found in an image where one was required."""
+
+
+class ModelFileError(IQALivenessError):
+    """A model file is malformed, truncated, of an unknown version or inconsistent."""
+
+
+class DatasetError(IQALivenessError):
+    """A dataset root, list or protocol file is missing or malformed."""
+
+
+class FeatureStoreError(IQALivenessError):
+    """An HDF5 feature store is missing, malformed or inconsistent with a request."""
+
+
+class ConfigurationError(IQALivenessError, ValueError):
+    """A parameter or configuration file is invalid."""
