@@ -73,7 +73,8 @@ def get_measure(name: str) -> Measure:
     try:
         return _MEASURES[name]
     except KeyError:
-        raise KeyError(f"unknown quality measure {name!r}; known: {', '.join(PAPER_ORDER)}") from None
+        known = ", ".join(PAPER_ORDER)
+        raise KeyError(f"unknown quality measure {name!r}; known: {known}") from None
 
 
 def available_measures() -> tuple[str, ...]:
