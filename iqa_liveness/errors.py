@@ -11,6 +11,7 @@ __all__ = [
     "InvalidImageError",
     "ImageTooSmallError",
     "ImageReadError",
+    "VideoReadError",
     "NoFaceError",
     "ModelFileError",
     "DatasetError",
@@ -33,6 +34,10 @@ class ImageTooSmallError(InvalidImageError):
 
 class ImageReadError(InvalidImageError, OSError):
     """An image file does not exist or cannot be decoded."""
+
+
+class VideoReadError(ImageReadError):
+    """A video file does not exist, cannot be opened, or a wanted frame cannot be decoded."""
 
 
 class NoFaceError(IQALivenessError):
