@@ -17,6 +17,7 @@ __all__ = [
     "DatasetError",
     "FeatureStoreError",
     "ConfigurationError",
+    "SidecarError",
 ]
 
 
@@ -58,3 +59,7 @@ class FeatureStoreError(IQALivenessError):
 
 class ConfigurationError(IQALivenessError, ValueError):
     """A parameter or configuration file is invalid."""
+
+
+class SidecarError(ConfigurationError):
+    """A deep-test sidecar (JSON description of an ONNX model) is missing or invalid."""
