@@ -18,6 +18,10 @@ __all__ = [
     "FeatureStoreError",
     "ConfigurationError",
     "SidecarError",
+    "ScoreError",
+    "EmptyScoresError",
+    "NonFiniteScoreError",
+    "LabelError",
 ]
 
 
@@ -63,3 +67,19 @@ class ConfigurationError(IQALivenessError, ValueError):
 
 class SidecarError(ConfigurationError):
     """A deep-test sidecar (JSON description of an ONNX model) is missing or invalid."""
+
+
+class ScoreError(IQALivenessError, ValueError):
+    """A score array given to a metric is malformed (wrong shape, empty, non-finite)."""
+
+
+class EmptyScoresError(ScoreError):
+    """A score array that a metric needs (attacks, bona fide, one attack species) is empty."""
+
+
+class NonFiniteScoreError(ScoreError):
+    """A score array holds NaN or infinite values."""
+
+
+class LabelError(ScoreError):
+    """Labels or attack types do not match the scores or hold unknown values."""
