@@ -21,6 +21,8 @@ _LAZY: dict[str, str] = {
     "InvalidImageError": "iqa_liveness.errors",
     "ImageTooSmallError": "iqa_liveness.errors",
     "ImageReadError": "iqa_liveness.errors",
+    "get_dataset": "iqa_liveness.datasets",
+    "list_datasets": "iqa_liveness.datasets",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
