@@ -22,6 +22,12 @@ __all__ = [
     "EmptyScoresError",
     "NonFiniteScoreError",
     "LabelError",
+    "InvalidDataError",
+    "MissingScoresError",
+    "ModelVersionError",
+    "ModelPartMissingError",
+    "ModelShapeError",
+    "ModelCorruptError",
 ]
 
 
@@ -83,3 +89,35 @@ class NonFiniteScoreError(ScoreError):
 
 class LabelError(ScoreError):
     """Labels or attack types do not match the scores or hold unknown values."""
+
+
+class InvalidDataError(IQALivenessError, ValueError):
+    """A feature matrix or its labels are unfit for a classifier (shape, NaN/inf, one class)."""
+
+
+class MissingScoresError(ScoreError):
+    """Sample ids lack a score of some test when score files are joined.
+
+    ``missing`` maps each test (or score file) to the tuple of ids it lacks.
+    """
+
+    def __init__(self, message: str, missing: dict[str, tuple[str, ...]] | None = None):
+        super().__init__(message)
+        self.missing: dict[str, tuple[str, ...]] = dict(missing or {})
+
+
+class ModelVersionError(ModelFileError):
+    """A model file is of another format or of a format version this package cannot read."""
+
+
+class ModelPartMissingError(ModelFileError):
+    """A part (manifest entry, array, LIBSVM model) of a model file is missing."""
+
+
+class ModelShapeError(ModelFileError):
+    """Arrays of a model file do not match its feature names or each other."""
+
+
+class ModelCorruptError(ModelFileError):
+    """A model file is truncated, not a valid container, fails its checksums or holds unsafe
+    content (pickled objects)."""
