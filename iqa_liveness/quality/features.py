@@ -1,0 +1,272 @@
+"""Quality-measure feature extraction: a scikit-learn transformer and a one-image function."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..errors import ConfigurationError, InvalidImageError, IQALivenessError
+from ..image import ImageInput, load_grey
+from ._context import QualityContext, check_convention
+from ._registry import PAPER_ORDER, available_measures, get_measure
+
+__all__ = ["QualityFeatures", "compute_measures", "resolve_measures"]
+
+
+def resolve_measures(measures: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Validate a selection of measure names and return it in registry (paper) order.
+
+    ``None`` means every measure available in this installation.
+
+    Raises
+    ------
+    ConfigurationError
+        For an unknown or unavailable name, a repeated name, or an empty selection.
+
+    Examples
+    --------
+    >>> resolve_measures(["PSNR", "MSE"])
+    ('MSE', 'PSNR')
+    """
+    available = available_measures()
+    if measures is None:
+        if not available:
+            raise ConfigurationError("no quality measure is available in this installation")
+        return available
+    names = [measures] if isinstance(measures, str) else list(measures)
+    if not names:
+        raise ConfigurationError("measures is empty; pass None for all available measures")
+    seen: set[str] = set()
+    for name in names:
+        if not isinstance(name, str) or name not in PAPER_ORDER:
+            raise ConfigurationError(
+                f"unknown quality measure {name!r}; known: {', '.join(PAPER_ORDER)}"
+            )
+        if name not in available:
+            raise ConfigurationError(
+                f"quality measure {name!r} is not available in this installation; "
+                f"available: {', '.join(available)}"
+            )
+        if name in seen:
+            raise ConfigurationError(f"quality measure {name!r} is listed twice")
+        seen.add(name)
+    return tuple(n for n in PAPER_ORDER if n in seen)
+
+
+def _functions(names: Sequence[str]) -> list[Callable[[QualityContext], float]]:
+    out = []
+    for name in names:
+        fn = get_measure(name).resolve()
+        if fn is None:  # resolve_measures checked availability
+            raise ConfigurationError(f"quality measure {name!r} is not available")
+        out.append(fn)
+    return out
+
+
+def _measure_grey(
+    grey: NDArray[np.float64],
+    names: Sequence[str],
+    convention: str,
+    options: dict[str, Any],
+) -> NDArray[np.float64]:
+    ctx = QualityContext(grey, convention, options)
+    values = np.empty(len(names), dtype=np.float64)
+    for k, fn in enumerate(_functions(names)):
+        values[k] = fn(ctx)
+    bad = ~np.isfinite(values)
+    if bad.any():  # a bug in a measure: never let it leave silently
+        wrong = [n for n, b in zip(names, bad) if b]
+        raise ArithmeticError(f"quality measures returned non-finite values: {wrong}")
+    return values
+
+
+def compute_measures(
+    image: ImageInput,
+    measures: str | Iterable[str] | None = None,
+    convention: str = "standard",
+    **options: Any,
+) -> dict[str, float]:
+    """Compute quality measures of one image.
+
+    Parameters
+    ----------
+    image : str, path-like or ndarray
+        See :func:`iqa_liveness.image.load_image` (arrays are RGB or grey).
+    measures : sequence of str, optional
+        Names to compute (default: all available), returned in registry order.
+    convention : {"standard", "bob"}
+        Definitions of the papers, or the values of bob.ip.qualitymeasure 1.1.8.
+    **options
+        Extra settings for some measures (``niqe_model``, ``biqi_models``).
+
+    Returns
+    -------
+    dict
+        Measure name -> value (finite float).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.zeros((16, 16), np.uint8)
+    >>> img[4:12, 4:12] = 200
+    >>> round(compute_measures(img, ["MSE"])["MSE"], 4)
+    121.8978
+    """
+    names = resolve_measures(measures)
+    conv = check_convention(convention)
+    values = _measure_grey(load_grey(image), names, conv, options)
+    return {n: float(v) for n, v in zip(names, values)}
+
+
+def _as_image_list(X: Any) -> list[Any]:
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise InvalidImageError(
+            "X must be a sequence of images (arrays or paths), not a single path; wrap it in a list"
+        )
+    if isinstance(X, np.ndarray):
+        if X.dtype == object:
+            return list(X.ravel())
+        if X.ndim in (3, 4):  # a stack of grey (n, H, W) or colour (n, H, W, C) images
+            return list(X)
+        raise InvalidImageError(
+            "X must be a sequence of images; a numpy array X must be a stack of images of shape "
+            f"(n, H, W) or (n, H, W, C), got shape {X.shape}"
+        )
+    try:
+        return list(X)
+    except TypeError:
+        raise InvalidImageError(
+            f"X must be a sequence of images (arrays or paths), got {type(X).__name__}"
+        ) from None
+
+
+def _measure_one(
+    index: int, image: Any, names: Sequence[str], convention: str, options: dict[str, Any]
+) -> NDArray[np.float64]:
+    try:
+        grey = load_grey(image)
+    except IQALivenessError as exc:
+        raise type(exc)(f"image {index}: {exc}") from exc
+    return _measure_grey(grey, names, convention, options)
+
+
+class QualityFeatures(TransformerMixin, BaseEstimator):
+    """The image-quality measures of Galbally et al. (2014) as a scikit-learn transformer.
+
+    Stateless: :meth:`fit` only validates the parameters, and :meth:`transform` may be called
+    without it.
+
+    Parameters
+    ----------
+    measures : sequence of str, optional
+        Names of the measures to compute (``"MSE"``, ``"PSNR"``, ...). Default: every measure
+        available in this installation. Columns always come in registry (paper) order.
+    convention : {"standard", "bob"}
+        ``"standard"``: the definitions of the papers; ``"bob"``: the values of
+        bob.ip.qualitymeasure 1.1.8 (see ``docs/measures.md``).
+    n_jobs : int, optional
+        Number of joblib workers over images (``None``: 1; ``-1``: all cores).
+    niqe_model : str, path-like or object, optional
+        NIQE pristine model (default: the one shipped with the package).
+    biqi_models : str, path-like or object, optional
+        BIQI models (default: the ones shipped with the package).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> images = [rng.integers(0, 256, (32, 32), dtype=np.uint8) for _ in range(2)]
+    >>> qf = QualityFeatures(measures=["PSNR", "MSE"])
+    >>> qf.fit_transform(images).shape
+    (2, 2)
+    >>> list(qf.get_feature_names_out())
+    ['MSE', 'PSNR']
+    """
+
+    def __init__(
+        self,
+        measures: Sequence[str] | None = None,
+        convention: str = "standard",
+        n_jobs: int | None = None,
+        niqe_model: Any = None,
+        biqi_models: Any = None,
+    ) -> None:
+        self.measures = measures
+        self.convention = convention
+        self.n_jobs = n_jobs
+        self.niqe_model = niqe_model
+        self.biqi_models = biqi_models
+
+    def _validated(self) -> tuple[tuple[str, ...], str, dict[str, Any]]:
+        names = resolve_measures(self.measures)
+        convention = check_convention(self.convention)
+        if self.n_jobs is not None and (
+            isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer))
+        ):
+            raise ConfigurationError(f"n_jobs must be an int or None, got {self.n_jobs!r}")
+        options = {"niqe_model": self.niqe_model, "biqi_models": self.biqi_models}
+        return names, convention, options
+
+    def fit(self, X: Any = None, y: Any = None) -> QualityFeatures:
+        """Validate the parameters; return ``self`` (nothing is learnt from ``X``)."""
+        names, _, _ = self._validated()
+        self.feature_names_out_ = np.asarray(names, dtype=object)
+        self.n_features_out_ = len(names)
+        return self
+
+    def transform(self, X: Any) -> NDArray[np.float64]:
+        """Compute the measures of each image.
+
+        Parameters
+        ----------
+        X : sequence of images
+            Arrays (grey ``(H, W)`` or RGB ``(H, W, 3)``, uint8, uint16 or float 0..1) or image
+            paths; also a stacked array ``(n, H, W)`` or ``(n, H, W, 3)``.
+
+        Returns
+        -------
+        ndarray, shape (n_images, n_measures), float64
+
+        Raises
+        ------
+        InvalidImageError, ImageReadError, ImageTooSmallError
+            For a bad image; the message starts with its index in ``X``.
+        """
+        names, convention, options = self._validated()
+        images = _as_image_list(X)
+        out = np.empty((len(images), len(names)), dtype=np.float64)
+        if not images:
+            return out
+        n_jobs = 1 if self.n_jobs is None else int(self.n_jobs)
+        if n_jobs == 1 or len(images) == 1:
+            for i, img in enumerate(images):
+                out[i] = _measure_one(i, img, names, convention, options)
+        else:
+            from joblib import Parallel, delayed
+
+            rows = Parallel(n_jobs=n_jobs)(
+                delayed(_measure_one)(i, img, names, convention, options)
+                for i, img in enumerate(images)
+            )
+            for i, row in enumerate(rows):
+                out[i] = row
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> NDArray[np.object_]:
+        """Measure names of the output columns, in registry order."""
+        return np.asarray(resolve_measures(self.measures), dtype=object)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.non_deterministic = False
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags

@@ -1,0 +1,147 @@
+"""QualityFeatures / compute_measures: registry order, validation, scikit-learn behaviour."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from iqa_liveness.errors import ConfigurationError, ImageTooSmallError, InvalidImageError
+from iqa_liveness.quality import (
+    PAPER_ORDER,
+    QualityFeatures,
+    available_measures,
+    compute_measures,
+)
+from iqa_liveness.quality._context import QualityContext
+from iqa_liveness.quality._registry import get_measure
+
+PIXEL = ("MSE", "PSNR", "SNR", "SC", "MD", "AD", "NAE", "RAMD", "LMSE", "NXC", "MAS", "MAMS")
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(1)
+    out = [rng.integers(0, 256, (24, 31, 3), dtype=np.uint8) for _ in range(3)]
+    out.append(rng.random((20, 20)))  # float grey 0..1
+    return out
+
+
+def test_pixel_measures_available():
+    assert set(PIXEL) <= set(available_measures())
+    assert list(available_measures()) == [n for n in PAPER_ORDER if n in available_measures()]
+
+
+def test_transform_shape_order_dtype(images):
+    qf = QualityFeatures(measures=["PSNR", "MSE", "MAS"])
+    out = qf.fit(images).transform(images)
+    assert out.shape == (4, 3) and out.dtype == np.float64
+    assert list(qf.get_feature_names_out()) == ["MSE", "PSNR", "MAS"]
+    for row, img in zip(out, images):
+        d = compute_measures(img, ["MSE", "PSNR", "MAS"])
+        assert row.tolist() == [d["MSE"], d["PSNR"], d["MAS"]]
+
+
+def test_default_is_all_available(images):
+    qf = QualityFeatures(measures=list(PIXEL))
+    assert QualityFeatures().get_feature_names_out().tolist() == list(available_measures())
+    assert qf.transform(images[:1]).shape == (1, len(PIXEL))
+
+
+def test_stacked_array_and_paths(tmp_path, images):
+    import cv2
+
+    stack = np.stack(images[:3])
+    qf = QualityFeatures(measures=list(PIXEL))
+    np.testing.assert_array_equal(qf.transform(stack), qf.transform(list(stack)))
+    p = tmp_path / "a.png"
+    cv2.imwrite(str(p), images[0][:, :, ::-1])  # RGB array -> BGR file
+    np.testing.assert_array_equal(qf.transform([str(p)]), qf.transform(images[:1]))
+
+
+def test_context_uses_the_same_smoothing_as_the_oracle():
+    import cv2
+
+    img = np.random.default_rng(3).uniform(0, 255, (17, 23))
+    ctx = QualityContext(img)
+    ref = cv2.GaussianBlur(img, (3, 3), 0.5, borderType=cv2.BORDER_REFLECT)
+    np.testing.assert_allclose(ctx.smoothed, ref, rtol=0, atol=1e-12)
+    calls = []
+    assert ctx.cached("t.x", lambda c: calls.append(1) or 7) == 7
+    assert ctx.cached("t.x", lambda c: calls.append(1) or 8) == 7
+    assert calls == [1]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"measures": ["NOPE"]},
+        {"measures": []},
+        {"measures": ["MSE", "MSE"]},
+        {"convention": "matlab"},
+        {"n_jobs": "two"},
+    ],
+)
+def test_bad_parameters(kwargs, images):
+    qf = QualityFeatures(**kwargs)
+    with pytest.raises(ConfigurationError):
+        qf.fit(images)
+    with pytest.raises(ConfigurationError):
+        qf.transform(images)
+
+
+def test_bad_convention_in_context():
+    with pytest.raises(ConfigurationError):
+        QualityContext(np.zeros((8, 8)), convention="Bob")
+
+
+def test_bad_images_are_named_by_index(images):
+    qf = QualityFeatures(measures=["MSE"])
+    with pytest.raises(ImageTooSmallError, match="image 1"):
+        qf.transform([images[0], np.zeros((4, 40), np.uint8)])
+    with pytest.raises(InvalidImageError):
+        qf.transform(np.zeros((10, 10)))  # one 2-D array is not a sequence of images
+    with pytest.raises(InvalidImageError):
+        qf.transform("face.png")
+
+
+def test_sklearn_behaviour(images):
+    qf = QualityFeatures(measures=["SSIM", "MSE"] if "SSIM" in available_measures() else ["MSE"])
+    c = clone(qf)
+    assert c.get_params() == qf.get_params()
+    c.set_params(convention="bob", n_jobs=2)
+    assert c.convention == "bob" and qf.convention == "standard"
+    out = qf.fit_transform(images)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(qf)).transform(images), out)
+    np.testing.assert_array_equal(c.set_params(convention="standard").transform(images), out)
+    pipe = make_pipeline(QualityFeatures(measures=list(PIXEL)), StandardScaler())
+    z = pipe.fit_transform(images)
+    assert z.shape == (4, len(PIXEL)) and np.all(np.isfinite(z))
+    assert list(pipe.get_feature_names_out()) == list(PIXEL)
+
+
+def test_registry_hides_only_missing_modules(monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def fake(name, *a, **k):
+        if name == "iqa_liveness.quality.pixel":
+            raise ModuleNotFoundError("No module named 'somedep'", name="somedep")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    with pytest.raises(ModuleNotFoundError):
+        get_measure("MSE").resolve()
+
+    def fake_missing(name, *a, **k):
+        if name == "iqa_liveness.quality.pixel":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(importlib, "import_module", fake_missing)
+    assert get_measure("MSE").resolve() is None
