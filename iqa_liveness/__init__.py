@@ -23,6 +23,9 @@ _LAZY: dict[str, str] = {
     "ImageReadError": "iqa_liveness.errors",
     "get_dataset": "iqa_liveness.datasets",
     "list_datasets": "iqa_liveness.datasets",
+    "FeatureSet": "iqa_liveness.store",
+    "read_features": "iqa_liveness.store",
+    "extract_to_store": "iqa_liveness.extract",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -96,3 +96,45 @@ def make_folder(root: Path) -> dict:
         "Spoof/replay/d.avi,s2,test\nSpoof/e.png,s3,train\n"
     )
     return {"bona_fide": 2, "attack": 2 + 4}
+
+
+# --------------------------------------------------------------------------- extractors
+class MeanStdFeatures:
+    """A tiny deterministic extractor for store tests: mean, std, height and width.
+
+    Raises ``NoFaceError`` for images darker than ``dark`` (to exercise failure records) and
+    sleeps ``sleep`` seconds per image (to be killed mid-run).
+    """
+
+    def __init__(self, dark: float = -1.0, sleep: float = 0.0) -> None:
+        self.dark = dark
+        self.sleep = sleep
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {"dark": self.dark, "sleep": self.sleep}
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.array(["mean", "std", "height", "width"], dtype=object)
+
+    def transform(self, images) -> np.ndarray:
+        import time
+
+        from iqa_liveness.errors import NoFaceError
+
+        rows = []
+        for img in images:
+            if self.sleep:
+                time.sleep(self.sleep)
+            a = np.asarray(img, dtype=np.float64)
+            if a.mean() < self.dark:
+                raise NoFaceError(f"too dark: {a.mean():.1f}")
+            rows.append([a.mean(), a.std(), a.shape[0], a.shape[1]])
+        return np.array(rows)
+
+
+def make_image_folder(root: Path, n: int = 40) -> Path:
+    """A generic-folder tree of ``n`` small images, alternating bona fide and attack."""
+    for i in range(n):
+        sub = "real" if i % 2 == 0 else "spoof/print"
+        write_image(root / sub / f"img{i:03d}.png", i, size=(16, 16))
+    return root

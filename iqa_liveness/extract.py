@@ -1,0 +1,279 @@
+"""Feature extraction from dataset samples into an HDF5 feature store.
+
+:func:`extract_to_store` is the batch job behind ``iqa-liveness extract``: it decodes each
+sample's image or video frame, runs every extractor, and writes whole batches as shards of the
+store (see :mod:`iqa_liveness.store`), so that it can be killed at any moment and resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .datasets.base import Sample, iter_sample_images
+from .errors import ConfigurationError, FeatureStoreError, IQALivenessError
+from .store import (
+    ExtractorInfo,
+    extractor_info,
+    merge_shards,
+    new_shard_name,
+    shard_dir,
+    store_extractors,
+    stored_ids,
+    write_shard,
+)
+
+__all__ = ["ExtractionReport", "extract_to_store", "extract_batch"]
+
+
+@dataclass(frozen=True)
+class ExtractionReport:
+    """What one call of :func:`extract_to_store` did.
+
+    Attributes
+    ----------
+    path : str
+        The store.
+    n_samples : int
+        Samples asked for.
+    n_skipped : int
+        Samples already in the store (stored or failed) and not extracted again.
+    n_extracted : int
+        Samples extracted and stored by this call.
+    n_failed : int
+        Samples that failed in this call (recorded in the store's ``/failed`` table).
+    """
+
+    path: str
+    n_samples: int
+    n_skipped: int
+    n_extracted: int
+    n_failed: int
+
+
+def _batches(samples: Sequence[Sample], batch_size: int) -> Iterator[list[Sample]]:
+    """Batches in which the frames of one video stay together and in frame order."""
+    groups: dict[tuple[str, str | None], list[Sample]] = {}
+    for s in samples:
+        groups.setdefault((s.source, s.stream), []).append(s)
+    batch: list[Sample] = []
+    for group in groups.values():
+        group.sort(key=lambda s: -1 if s.frame_index is None else s.frame_index)
+        for s in group:
+            batch.append(s)
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _describe(exc: BaseException) -> tuple[str, str]:
+    return type(exc).__name__, str(exc) or type(exc).__name__
+
+
+def extract_batch(
+    samples: Sequence[Sample],
+    extractors: Mapping[str, Any],
+    infos: Sequence[ExtractorInfo],
+) -> tuple[list[Sample], dict[str, NDArray[np.float64]], dict[str, list[Any]]]:
+    """Extract one batch in memory: ``(stored samples, features by extractor, failed table)``.
+
+    A sample fails, with the reason recorded, when its image cannot be decoded, when an
+    extractor raises an :class:`~iqa_liveness.errors.IQALivenessError` (e.g. ``NoFaceError``),
+    or when an extractor returns a row of the wrong length or with non-finite values. Other
+    exceptions are bugs and propagate.
+    """
+    ok: list[Sample] = []
+    rows: dict[str, list[NDArray[np.float64]]] = {i.name: [] for i in infos}
+    failed: dict[str, list[Any]] = {
+        c: [] for c in ("sample_id", "source", "frame_index", "label", "extractor", "error",
+                        "reason")
+    }
+
+    def fail(s: Sample, extractor: str, error: str, reason: str) -> None:
+        for key, value in (("sample_id", s.sample_id), ("source", s.source),
+                           ("frame_index", s.frame_index), ("label", s.label),
+                           ("extractor", extractor), ("error", error), ("reason", reason)):
+            failed[key].append(value)
+
+    groups: dict[tuple[str, str | None], list[Sample]] = {}
+    for s in samples:
+        groups.setdefault((s.source, s.stream), []).append(s)
+    for group in groups.values():
+        pending = {s.sample_id: s for s in group}
+        try:
+            for s, image in iter_sample_images(group):
+                pending.pop(s.sample_id, None)
+                row: dict[str, NDArray[np.float64]] = {}
+                try:
+                    for info in infos:
+                        extractor = info.name
+                        values = np.asarray(extractors[info.name].transform([image]), np.float64)
+                        if values.shape != (1, len(info.feature_names)):
+                            raise _BadRow(
+                                f"returned shape {values.shape}, expected "
+                                f"(1, {len(info.feature_names)})"
+                            )
+                        if not np.all(np.isfinite(values)):
+                            raise _BadRow("returned non-finite values")
+                        row[info.name] = values[0]
+                except (IQALivenessError, _BadRow) as exc:
+                    fail(s, extractor, *_describe(exc))
+                    continue
+                ok.append(s)
+                for name, values in row.items():
+                    rows[name].append(values)
+        except IQALivenessError as exc:  # decoding failed: the rest of this source fails
+            for s in pending.values():
+                fail(s, "", *_describe(exc))
+    features = {
+        i.name: (np.vstack(rows[i.name]) if rows[i.name]
+                 else np.zeros((0, len(i.feature_names))))
+        for i in infos
+    }
+    return ok, features, failed
+
+
+class _BadRow(Exception):
+    """An extractor returned a row that cannot be stored."""
+
+
+def _sample_columns(samples: Sequence[Sample]) -> dict[str, list[Any]]:
+    cols = ("sample_id", "label", "attack_type", "subject", "session", "device", "split",
+            "source", "frame_index")
+    return {c: [getattr(s, c) for s in samples] for c in cols}
+
+
+def _run_batch(
+    batch: Sequence[Sample],
+    extractors: Mapping[str, Any],
+    infos: Sequence[ExtractorInfo],
+    parts: str,
+    attrs: Mapping[str, Any],
+) -> tuple[int, int]:
+    ok, features, failed = extract_batch(batch, extractors, infos)
+    write_shard(parts, new_shard_name(), samples=_sample_columns(ok), features=features,
+                extractors=infos, failed=failed, attrs=attrs)
+    return len(ok), len(failed["sample_id"])
+
+
+def extract_to_store(
+    samples: Iterable[Sample],
+    extractors: Mapping[str, Any],
+    path: str | os.PathLike[str],
+    n_jobs: int = 1,
+    progress: bool = False,
+    batch_size: int = 32,
+    *,
+    attrs: Mapping[str, Any] | None = None,
+    retry_failed: bool = False,
+) -> ExtractionReport:
+    """Extract features of ``samples`` with each extractor into the store ``path``.
+
+    Resumable: samples already in the store (stored, or failed unless ``retry_failed``) are
+    skipped. Each batch is written as a whole shard (atomic rename); at the end, and when
+    interrupted with Ctrl-C, the shards are merged into ``path``. A process killed at any
+    moment leaves a store that opens and holds whole samples only; run the same call again to
+    continue.
+
+    Parameters
+    ----------
+    samples : iterable of Sample
+        E.g. ``get_dataset("nuaa", root).samples("train")``. Sample ids must be unique.
+    extractors : mapping of str to transformer
+        Name (letters, digits, ``_ . -``) to a scikit-learn transformer with
+        ``transform([image])`` and ``get_feature_names_out()``, already fitted if it needs it,
+        e.g. ``{"iqm": QualityFeatures()}``.
+    path : path
+        The store file (HDF5); created when absent.
+    n_jobs : int
+        Worker processes (joblib); each writes its own shards, no rows go through one writer.
+        ``-1`` uses every core.
+    progress : bool
+        Print progress to stderr.
+    batch_size : int
+        Samples per shard: the work lost when the process is killed.
+    attrs : mapping, optional
+        Root attributes of the store, e.g. ``{"dataset": "nuaa", "protocol": "official"}``.
+    retry_failed : bool
+        Extract again the samples recorded as failed.
+
+    Returns
+    -------
+    ExtractionReport
+
+    Raises
+    ------
+    FeatureStoreError
+        If the store holds other extractors or feature names.
+    ConfigurationError
+        For duplicate sample ids, a bad extractor name or a bad parameter.
+    """
+    if batch_size < 1:
+        raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
+    if not extractors:
+        raise ConfigurationError("extract_to_store needs at least one extractor")
+    path = Path(path)
+    samples = list(samples)
+    ids = [s.sample_id for s in samples]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise ConfigurationError(f"duplicate sample id {dup!r}")
+    infos = [extractor_info(name, ex) for name, ex in extractors.items()]
+    attrs = dict(attrs or {})
+    existing = store_extractors(path)
+    if existing is not None:
+        if [(i.name, i.feature_names) for i in existing] != [
+            (i.name, i.feature_names) for i in infos
+        ]:
+            raise FeatureStoreError(
+                f"{path} holds extractors {[i.name for i in existing]} with other features; "
+                "use a new store file for other extractors"
+            )
+        merge_shards(path, attrs)  # what a killed run left
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_shard(shard_dir(path), new_shard_name(), samples=_sample_columns([]),
+                    features={i.name: np.zeros((0, len(i.feature_names))) for i in infos},
+                    extractors=infos, attrs=attrs)
+        merge_shards(path, attrs)
+    done = stored_ids(path, include_failed=not retry_failed)
+    todo = [s for s in samples if s.sample_id not in done]
+    n_ok = n_failed = 0
+    parts = str(shard_dir(path))
+
+    def report(n: int, f: int) -> None:
+        nonlocal n_ok, n_failed
+        n_ok += n
+        n_failed += f
+        if progress:
+            print(f"\rextract: {n_ok + n_failed}/{len(todo)} samples, {n_failed} failed",
+                  end="", file=sys.stderr, flush=True)
+
+    try:
+        if n_jobs == 1:
+            for batch in _batches(todo, batch_size):
+                report(*_run_batch(batch, extractors, infos, parts, attrs))
+        else:
+            from joblib import Parallel, delayed
+
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+            results = parallel(
+                delayed(_run_batch)(batch, extractors, infos, parts, attrs)
+                for batch in _batches(todo, batch_size)
+            )
+            for result in results:
+                report(*result)
+    finally:
+        if progress:
+            print(file=sys.stderr)
+        merge_shards(path, attrs)
+    return ExtractionReport(str(path), len(samples), len(samples) - len(todo), n_ok, n_failed)

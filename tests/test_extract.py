@@ -1,0 +1,156 @@
+"""extract_to_store: failures, resume, parallel shards, SIGKILL and Ctrl-C of a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import dataset_fixtures
+import numpy as np
+import pytest
+from dataset_fixtures import MeanStdFeatures, make_folder, make_image_folder
+
+from iqa_liveness.datasets import get_dataset
+from iqa_liveness.errors import ConfigurationError, FeatureStoreError
+from iqa_liveness.extract import extract_to_store
+from iqa_liveness.store import read_features, shard_dir
+
+TESTS = Path(__file__).resolve().parent
+
+
+def expected_row(sample):
+    a = np.asarray(sample.load(), dtype=np.float64)
+    return [a.mean(), a.std(), a.shape[0], a.shape[1]]
+
+
+def test_extract_failures_and_resume(tmp_path):
+    make_folder(tmp_path / "db")
+    broken = tmp_path / "db" / "spoof" / "broken.png"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not a png")
+    samples = list(get_dataset("folder", tmp_path / "db").samples())
+    store = tmp_path / "f.h5"
+    ex = {"ms": MeanStdFeatures(dark=50.0)}
+    rep = extract_to_store(samples[:5], ex, store, batch_size=2,
+                           attrs={"dataset": "folder", "protocol": "all"})
+    assert rep.n_samples == 5 and rep.n_skipped == 0
+    rep2 = extract_to_store(samples, ex, store, batch_size=2)
+    assert rep2.n_skipped == 5 and rep2.n_extracted + rep2.n_failed == len(samples) - 5
+    fs = read_features(store)
+    failed = dict(zip(fs.failed["sample_id"], fs.failed["error"]))
+    assert failed["spoof/broken.png"] == "ImageReadError"
+    dark = {s.sample_id for s in samples
+            if s.sample_id != "spoof/broken.png" and np.asarray(s.load(), float).mean() < 50}
+    assert dark and all(failed[i] == "NoFaceError" for i in dark)
+    assert set(fs.metadata["sample_id"]) | set(failed) == {s.sample_id for s in samples}
+    assert len(fs) + len(failed) == len(samples)
+    by_id = {s.sample_id: s for s in samples}
+    for sid, row in zip(fs.metadata["sample_id"], fs.X):
+        np.testing.assert_array_equal(row, expected_row(by_id[sid]))
+    assert fs.attrs["protocol"] == "all"
+    assert fs.feature_names == ["ms__mean", "ms__std", "ms__height", "ms__width"]
+    # retry the failures with a permissive extractor
+    rep3 = extract_to_store(samples, {"ms": MeanStdFeatures()}, store, retry_failed=True)
+    assert rep3.n_extracted == len(dark) and rep3.n_failed == 1
+    fs = read_features(store)
+    assert list(fs.failed["sample_id"]) == ["spoof/broken.png"]
+    with pytest.raises(FeatureStoreError, match="other features"):
+        extract_to_store(samples, {"other": MeanStdFeatures()}, store)
+    with pytest.raises(ConfigurationError, match="duplicate"):
+        extract_to_store(samples + samples[:1], ex, tmp_path / "g.h5")
+
+
+def test_video_frames_and_bad_frames(tmp_path):
+    make_folder(tmp_path / "db")
+    ds = get_dataset("folder", tmp_path / "db", frame_indices=[1, 3, 7])
+    samples = list(ds.samples())
+    store = tmp_path / "f.h5"
+    extract_to_store(samples, {"ms": MeanStdFeatures()}, store)
+    fs = read_features(store)
+    frames = sorted(int(i) for i, sid in zip(fs.metadata["frame_index"], fs.metadata["sample_id"])
+                    if sid.startswith("Spoof/replay"))
+    assert frames == [1, 3]  # frame 7 is past the end of the 4-frame video: dropped
+    from iqa_liveness.datasets import Sample
+
+    past = Sample("v#9", str(tmp_path / "db/Spoof/replay/d.avi"), "attack", frame_index=9)
+    extract_to_store([past], {"ms": MeanStdFeatures()}, tmp_path / "g.h5")
+    fs = read_features(tmp_path / "g.h5")
+    assert fs.failed["error"].tolist() == ["VideoReadError"]
+    assert "d.avi" in fs.failed["reason"][0]
+
+
+def test_parallel_equals_serial(tmp_path):
+    cloudpickle = pytest.importorskip("cloudpickle")
+    cloudpickle.register_pickle_by_value(dataset_fixtures)  # workers cannot import tests/
+    samples = list(get_dataset("folder", make_image_folder(tmp_path / "db", 24)).samples())
+    ex = {"ms": MeanStdFeatures(dark=60.0)}
+    extract_to_store(samples, ex, tmp_path / "serial.h5", batch_size=5)
+    rep = extract_to_store(samples, ex, tmp_path / "par.h5", n_jobs=2, batch_size=5)
+    assert rep.n_extracted + rep.n_failed == 24
+    a, b = read_features(tmp_path / "serial.h5"), read_features(tmp_path / "par.h5")
+    order_a, order_b = np.argsort(a.metadata["sample_id"]), np.argsort(b.metadata["sample_id"])
+    np.testing.assert_array_equal(a.X[order_a], b.X[order_b])
+    assert sorted(a.failed["sample_id"]) == sorted(b.failed["sample_id"])
+    assert not shard_dir(tmp_path / "par.h5").exists()
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from dataset_fixtures import MeanStdFeatures
+    from iqa_liveness.datasets import get_dataset
+    from iqa_liveness.extract import extract_to_store
+    samples = list(get_dataset("folder", {db!r}).samples())
+    print("start", flush=True)
+    extract_to_store(samples, {{"ms": MeanStdFeatures(sleep=0.05)}}, {store!r}, batch_size=3)
+    """
+)
+
+
+def run_and_signal(tmp_path, sig, name):
+    db = make_image_folder(tmp_path / "db", 40)
+    store = tmp_path / f"{name}.h5"
+    code = SCRIPT.format(tests=str(TESTS), db=str(db), store=str(store))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        parts = shard_dir(store)
+        while time.monotonic() < deadline:  # wait for some whole shards
+            if parts.is_dir() and len(list(parts.glob("*.h5"))) >= 3:
+                break
+            if proc.poll() is not None:
+                pytest.fail("the extraction ended before it could be interrupted")
+            time.sleep(0.02)
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return db, store, proc.returncode
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_interrupted_process_leaves_whole_samples(tmp_path, sig):
+    db, store, rc = run_and_signal(tmp_path, sig, "f")
+    assert rc != 0
+    samples = {s.sample_id: s for s in get_dataset("folder", db).samples()}
+    fs = read_features(store)  # opens; holds only whole samples
+    assert 0 < len(fs) < 40
+    for sid, row in zip(fs.metadata["sample_id"], fs.X):
+        np.testing.assert_array_equal(row, expected_row(samples[sid]))
+    if sig == signal.SIGINT:  # Ctrl-C: shards merged into the one file
+        assert not shard_dir(store).exists()
+    done = len(fs)
+    rep = extract_to_store(list(samples.values()), {"ms": MeanStdFeatures()}, store)
+    assert rep.n_skipped == done and rep.n_extracted == 40 - done
+    fs = read_features(store)
+    assert sorted(fs.metadata["sample_id"]) == sorted(samples)
+    for sid, row in zip(fs.metadata["sample_id"], fs.X):
+        np.testing.assert_array_equal(row, expected_row(samples[sid]))
