@@ -1,0 +1,190 @@
+"""NIQE: oracle value, MATLAB imresize, model fit / save / load, degenerate inputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import shared_path
+
+from iqa_liveness.errors import ConfigurationError, ModelFileError
+from iqa_liveness.quality import niqe as N
+from iqa_liveness.quality._context import QualityContext
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return json.loads(shared_path("oracles", "iqm_astronaut.json").read_text())
+
+
+def test_niqe_oracle_astronaut(astronaut_grey_u8, oracle):
+    ref = oracle["standard"]["NIQE"]["value"]
+    got = N.niqe(astronaut_grey_u8.astype(np.float64))
+    assert got == pytest.approx(ref, rel=1e-3)
+    # the context function computes it on I, not I'
+    ctx = QualityContext(astronaut_grey_u8.astype(np.float64))
+    assert N.ctx_niqe(ctx) == got
+
+
+def test_shipped_model_is_the_official_one():
+    m = N.default_niqe_model()
+    assert m.block_size == 96
+    assert m.mu.shape == (36,) and m.cov.shape == (36, 36)
+    # first values of the LIVE modelparameters.mat mu_prisparam
+    assert m.mu[:3] == pytest.approx([2.60131368, 0.90570272, 0.81204778], abs=1e-8)
+    np.testing.assert_allclose(m.cov, m.cov.T)
+    off = shared_path("data", "niqe", "niqe_pris_params.npz")
+    with np.load(off, allow_pickle=False) as z:
+        np.testing.assert_array_equal(m.mu, z["mu_pris_param"][0])
+        np.testing.assert_array_equal(m.cov, z["cov_pris_param"])
+        g = N._gaussian_1d()
+        np.testing.assert_allclose(np.outer(g, g), z["gaussian_window"], atol=1e-15)
+
+
+def test_imresize_matlab_half_weights():
+    # MATLAB imresize(x, 0.5) bicubic kernel at scale 0.5: these 8 weights (sum 1)
+    w, _, _ = N._contributions(16, 8, 0.5)
+    expected = [-0.01171875, -0.03515625, 0.11328125, 0.43359375]
+    np.testing.assert_allclose(w[3], expected + expected[::-1], atol=1e-15)
+    # impulse response of an interior sample, and symmetric (edge repeated) border
+    x = np.zeros((16, 1))
+    x[8] = 1.0
+    col = N.imresize(np.hstack([x, x]), 0.5)[:, 0]
+    np.testing.assert_allclose(col[2:6], [-0.01171875, 0.11328125, 0.43359375, -0.03515625])
+    ramp = np.arange(12.0)[:, None] * np.ones((1, 4))
+    out = N.imresize(ramp, 0.5)
+    assert out.shape == (6, 2)
+    # interior of a linear ramp: exact midpoints 0.5, 2.5, ...
+    np.testing.assert_allclose(out[2:4, 0], [4.5, 6.5], atol=1e-12)
+
+
+def test_imresize_generic_path_agrees_with_fast_path():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 255, (40, 30))
+    fast = N.imresize(x, 0.5)
+    w, src, pad = N._contributions(40, 20, 0.5)
+    padded = np.pad(x, ((pad, pad), (0, 0)), mode="symmetric")
+    rows = sum(w[:, k, None] * padded[src[:, k]] for k in range(w.shape[1]))
+    w, src, pad = N._contributions(30, 15, 0.5)
+    padded = np.pad(rows, ((0, 0), (pad, pad)), mode="symmetric")
+    ref = sum(w[None, :, k] * padded[:, src[:, k]] for k in range(w.shape[1]))
+    np.testing.assert_allclose(fast, ref, atol=1e-12)
+    assert N.imresize(x, 0.3).shape == (12, 9)
+
+
+def test_aggd_recovers_gaussian_shape():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 200_000))
+    m = np.minimum(x, 0)
+    sums = (
+        np.array([(x < 0).sum()], float),
+        np.array([(x > 0).sum()], float),
+        np.array([(m * m).sum()]),
+        np.array([(np.maximum(x, 0) ** 2).sum()]),
+        np.array([np.abs(x).sum()]),
+    )
+    alpha, bl, br, valid = N._aggd_from_sums(x.shape[1], *sums)
+    assert valid[0]
+    assert alpha[0] == pytest.approx(2.0, abs=0.03)
+    # beta = sigma * sqrt(Gamma(1/2)/Gamma(3/2)) = sqrt(2) for a unit Gaussian
+    assert bl[0] == pytest.approx(np.sqrt(2), rel=0.02)
+    assert br[0] == pytest.approx(np.sqrt(2), rel=0.02)
+
+
+def test_features_shape_and_crop():
+    rng = np.random.default_rng(0)
+    f = N.niqe_features(rng.uniform(0, 255, (200, 300)))
+    assert f.shape == (2 * 3, 36)
+    assert np.all(np.isfinite(f))
+
+
+def test_flat_and_tiny_images_are_finite_and_documented():
+    m = N.default_niqe_model()
+    assert N.niqe(np.full((120, 130), 77.0)) == m.degenerate_value()
+    assert m.degenerate_value() == pytest.approx(40.4379, abs=1e-3)
+    rng = np.random.default_rng(3)
+    for shape in [(8, 8), (9, 13), (50, 200), (95, 97)]:
+        v = N.niqe(rng.uniform(0, 255, shape))
+        assert np.isfinite(v) and v >= 0
+    # a small image is one block of its even-rounded size
+    assert N.niqe_features(rng.uniform(0, 255, (51, 200))).shape == (2, 36)
+
+
+def test_constant_blocks_are_left_out():
+    rng = np.random.default_rng(5)
+    img = np.full((96, 288), 10.0)
+    img[:, :96] = rng.uniform(0, 255, (96, 96))  # only the first block is textured
+    feats = N.niqe_features(img)
+    assert np.isfinite(feats[0]).all() and np.isnan(feats[2]).all()
+    assert np.isnan(feats[1]).any()  # the middle block is constant at the second scale
+    # one usable block: its features are the mean, the image covariance is zero
+    m = N.default_niqe_model()
+    assert N.niqe(img) == pytest.approx(m.distance(feats[0], np.zeros((36, 36))))
+
+
+def test_fit_save_load_roundtrip(tmp_path):
+    from skimage import data
+
+    images = [data.camera(), data.moon(), data.brick()]
+    model = N.fit_niqe_model(images, description="skimage test images")
+    assert model.n_blocks >= 10
+    # the fitted mean is the mean of the sharpest blocks' features
+    feats = [N._features_and_sharpness(im.astype(float), 96) for im in images]
+    rows = np.vstack([f[s >= 0.75 * s.max()] for f, s in feats])
+    np.testing.assert_allclose(model.mu, rows.mean(axis=0))
+    np.testing.assert_allclose(model.cov, np.cov(rows, rowvar=False))
+    path = tmp_path / "camera_niqe.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as z:  # no pickle inside
+        assert str(z["format"]) == "iqa-liveness-niqe-model"
+    back = N.NIQEModel.load(path)
+    np.testing.assert_array_equal(back.mu, model.mu)
+    np.testing.assert_array_equal(back.cov, model.cov)
+    assert back.n_blocks == model.n_blocks and back.description == "skimage test images"
+    img = data.camera().astype(float)
+    # the model is used: a camera-fitted model finds the camera image closer than LIVE's
+    assert N.niqe(img, back) == N.niqe(img, str(path))
+    assert N.niqe(img, back) != N.niqe(img)
+
+
+def test_quality_features_takes_a_model(tmp_path):
+    from skimage import data
+
+    from iqa_liveness.quality.features import QualityFeatures
+
+    model = N.fit_niqe_model([data.camera(), data.brick()])
+    img = data.camera()
+    default = QualityFeatures(measures=["NIQE"]).fit_transform([img])[0, 0]
+    own = QualityFeatures(measures=["NIQE"], niqe_model=model).fit_transform([img])[0, 0]
+    assert default == pytest.approx(N.niqe(img.astype(float)))
+    assert own == pytest.approx(N.niqe(img.astype(float), model))
+
+
+def test_bad_models_and_parameters(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, mu=np.zeros(3))
+    with pytest.raises(ModelFileError):
+        N.NIQEModel.load(bad)
+    with pytest.raises(ModelFileError):
+        N.NIQEModel.load(tmp_path / "missing.npz")
+    with pytest.raises(ModelFileError):
+        N.NIQEModel(mu=np.zeros(36), cov=np.full((36, 36), np.nan))
+    with pytest.raises(ConfigurationError):
+        N.niqe(np.zeros((100, 100)), model=3)
+    with pytest.raises(ConfigurationError):
+        N.fit_niqe_model([np.full((100, 100), 5, np.uint8)])
+    with pytest.raises(ConfigurationError):
+        N.niqe_features(np.zeros((100, 100)), block_size=95)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 11])
+def test_imresize_tiny_inputs_follow_matlab_mirror(n):
+    rng = np.random.default_rng(n)
+    x = rng.uniform(0, 1, (n, 3))
+    out_len = -(-n // 2)
+    w, src, pad = N._contributions(n, out_len, 0.5)
+    aux = np.concatenate([np.arange(n), np.arange(n - 1, -1, -1)])  # MATLAB's index mirror
+    idx = aux[np.mod(src - pad, aux.size)]
+    ref = sum(w[:, k, None] * x[idx[:, k]] for k in range(w.shape[1]))
+    np.testing.assert_allclose(N._resize_axis0(x, out_len, 0.5), ref, atol=1e-14)
