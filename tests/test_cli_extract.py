@@ -1,0 +1,113 @@
+"""``iqa-liveness extract`` end to end on a tiny simulated tree."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from iqa_liveness.cli import main
+from iqa_liveness.commands._common import Progress, bring_to_resolution, parse_features
+from iqa_liveness.simulate import build_standin_dataset
+from iqa_liveness.store import read_features
+
+FAST = ["--measures", "MSE,PSNR,SC,NXC"]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("standin")
+    build_standin_dataset(root, per_subject=2, size=(64, 48), seed=1)
+    return root
+
+
+def test_extract_split_writes_store(tree, tmp_path, capsys):
+    out = tmp_path / "train.h5"
+    args = ["extract", "--dataset", "folder", "--root", str(tree), "--split", "train"]
+    rc = main([*args, "--features", "quality", "--output", str(out), *FAST])
+    assert rc == 0
+    fs = read_features(out)
+    assert fs.X.shape == (12, 4)  # 2 subjects x (2 bona fide + 2 print + 2 replay)
+    assert set(fs.metadata["split"]) == {"train"}
+    assert int(fs.y.sum()) == 4
+    assert fs.feature_names == ["quality__MSE", "quality__PSNR", "quality__SC", "quality__NXC"]
+    assert (fs.attrs["image_width"], fs.attrs["image_height"]) == (64, 48)
+    err = capsys.readouterr().err
+    assert "12 extracted" in err and "0 failed" in err
+    # a second run resumes: everything is already there
+    rc = main([*args, "--features", "quality", "--output", str(out), *FAST])
+    assert rc == 0 and "0 extracted, 12 already" in capsys.readouterr().err
+    assert len(read_features(out)) == 12
+
+
+def test_bad_file_is_reported_and_the_rest_completes(tree, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(tree, root)
+    bad = root / "live" / "astronaut" / "s3" / "broken.png"
+    bad.write_bytes(b"not an image")
+    out = tmp_path / "test.h5"
+    rc = main(
+        [
+            "extract",
+            "--dataset",
+            "folder",
+            "--root",
+            str(root),
+            "--features",
+            "quality",
+            "--output",
+            str(out),
+            "--quiet",
+            *FAST,
+        ]
+    )
+    assert rc == 4
+    fs = read_features(out)
+    assert len(fs) == 36
+    assert list(fs.failed["sample_id"]) == ["live/astronaut/s3/broken.png"]
+    assert capsys.readouterr().err == ""  # --quiet
+
+
+def test_usage_and_data_errors(tree, tmp_path, capsys):
+    base = ["extract", "--dataset", "folder", "--output", str(tmp_path / "x.h5")]
+    assert main([*base, "--root", str(tree), "--features", "nonsense"]) == 2
+    assert "unknown feature family" in capsys.readouterr().err
+    assert main([*base, "--root", str(tmp_path / "absent")]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "error" in err
+    assert main([*base, "--root", str(tree), "--jobs", "0"]) == 2
+    with pytest.raises(SystemExit) as e:
+        main(["extract", "--dataset", "folder"])  # argparse: missing --root/--output
+    assert e.value.code == 2
+
+
+def test_progress_bar_only_on_terminals():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    pipe, tty = io.StringIO(), Tty()
+    for stream in (pipe, tty):
+        p = Progress(4, "x", stream=stream)
+        p.update(2)
+        p.update(2)
+        p.close()
+    assert pipe.getvalue() == ""
+    assert "4/4" in tty.getvalue() and tty.getvalue().endswith("\n")
+    quiet = Tty()
+    Progress(4, "x", enabled=False, stream=quiet).close()
+    assert quiet.getvalue() == ""
+
+
+def test_parse_features_and_resolution_rule():
+    assert parse_features("quality, color-texture") == ["quality", "colour-texture"]
+    img = np.zeros((720, 1280, 3), np.uint8)
+    out, s = bring_to_resolution(img, (640, 480))
+    assert out.shape == (480, 853, 3) and s == pytest.approx(2 / 3)
+    same, s1 = bring_to_resolution(np.zeros((480, 640), np.uint8), (640, 480))
+    assert same.shape == (480, 640) and s1 == 1.0
+    up, s2 = bring_to_resolution(np.zeros((120, 160, 3), np.float64), (640, 480))
+    assert up.shape == (480, 640, 3) and s2 == 4.0
