@@ -26,6 +26,9 @@ _LAZY: dict[str, str] = {
     "FeatureSet": "iqa_liveness.store",
     "read_features": "iqa_liveness.store",
     "extract_to_store": "iqa_liveness.extract",
+    "ShrinkageLDA": "iqa_liveness.classifiers",
+    "LibSVMClassifier": "iqa_liveness.classifiers",
+    "out_of_fold_scores": "iqa_liveness.classifiers",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
