@@ -52,6 +52,14 @@ __all__ = [
 _REGISTRY: dict[str, tuple[str, str]] = {
     "nuaa": ("nuaa", "NUAA"),
     "folder": ("folder", "FolderDataset"),
+    "replay_attack": ("replay", "ReplayAttack"),
+    "replay_mobile": ("replay", "ReplayMobile"),
+    "casia_fasd": ("casia", "CasiaFASD"),
+    "msu_mfsd": ("msu", "MsuMFSD"),
+    "oulu_npu": ("oulu", "OuluNPU"),
+    "3dmad": ("maskattack", "MaskAttack3DMAD"),
+    "celeba_spoof": ("celeba_spoof", "CelebASpoof"),
+    "lcc_fasd": ("lcc", "LccFASD"),
 }
 
 _ALIASES = {

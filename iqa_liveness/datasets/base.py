@@ -12,9 +12,9 @@ Conventions
   e.g. ``"replay"`` with ``device`` telling the replay device).
 * ``sample_id`` is the source path relative to the database root, with ``/`` separators, plus
   ``#<frame>`` for video frames: stable across protocols, machines and runs, and unique.
-* ``box`` is ``(x, y, width, height)`` and ``eyes`` is ``(right_x, right_y, left_x, left_y)``
-  (the subject's right eye first, as the databases list them) in pixels of the decoded frame,
-  when the database gives them.
+* ``box`` is ``(x, y, width, height)`` and ``eyes`` is ``(x1, y1, x2, y2)``, the eye centres
+  with the one on the image's left first (``x1 <= x2``; the subject's right eye in an
+  unmirrored image), in pixels of the decoded frame, when the database gives them.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ class Sample:
         0-based frame of a video or HDF5 stream; ``None`` for an image file.
     box : (x, y, width, height) or None
         Face box given by the database, in pixels of the decoded frame.
-    eyes : (right_x, right_y, left_x, left_y) or None
-        Eye centres given by the database.
+    eyes : (x1, y1, x2, y2) or None
+        Eye centres given by the database, the one on the image's left first.
     stream : str or None
         Dataset inside an HDF5 container (3DMAD: ``"Color_Data"`` or ``"Depth_Data"``).
     rotation : int
@@ -420,17 +420,22 @@ class Dataset(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.root)!r})"
 
+    def available_protocols(self) -> tuple[str, ...]:
+        """Protocol names of this copy of the database, the default first."""
+        return self.protocols
+
     @property
     def default_protocol(self) -> str:
-        return self.protocols[0]
+        return self.available_protocols()[0]
 
     def check_protocol(self, protocol: str | None) -> str:
         """The protocol name to use (the default for ``None``); raise for an unknown one."""
         if protocol is None:
             return self.default_protocol
-        if protocol not in self.protocols:
+        known = self.available_protocols()
+        if protocol not in known:
             raise ConfigurationError(
-                f"{self.name}: unknown protocol {protocol!r}; known: {', '.join(self.protocols)}"
+                f"{self.name}: unknown protocol {protocol!r}; known: {', '.join(known)}"
             )
         return protocol
 
@@ -545,3 +550,36 @@ def read_list_file(path: Path) -> list[str]:
         raise DatasetError(f"cannot read list file {path}: {exc}") from exc
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
     return [line.strip().replace("\\", "/") for line in text.splitlines() if line.strip()]
+
+
+def read_face_locations(path: Path, *, corners: bool = False) -> dict[int, Box]:
+    """Per-frame face boxes from a ``.face`` file: rows ``frame x y w h`` (space or comma).
+
+    With ``corners=True`` the rows are ``frame x1 y1 x2 y2`` (MSU-MFSD) and are turned into
+    width and height. Rows whose box is empty (all zeros, width or height <= 0) are left out:
+    the database found no face there. A missing file gives no boxes.
+    """
+    if not path.is_file():
+        return {}
+    boxes: dict[int, Box] = {}
+    for line in read_list_file(path):
+        parts = line.replace(",", " ").split()
+        if len(parts) < 5:
+            continue
+        try:
+            frame, a, b, c, d = (int(round(float(v))) for v in parts[:5])
+        except ValueError:
+            continue  # a header row
+        w, h = (c - a, d - b) if corners else (c, d)
+        if w > 0 and h > 0:
+            boxes[frame] = (a, b, w, h)
+    return boxes
+
+
+def ordered_eyes(x1: float, y1: float, x2: float, y2: float) -> Eyes | None:
+    """Two eye centres with the one on the image's left first; ``None`` when all are 0."""
+    if x1 == y1 == x2 == y2 == 0:
+        return None
+    if x2 < x1:
+        x1, y1, x2, y2 = x2, y2, x1, y1
+    return (float(x1), float(y1), float(x2), float(y2))
