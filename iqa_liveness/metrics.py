@@ -554,7 +554,7 @@ def roc_auc(
     )
     far = _count_ge(neg, t) / neg.size
     frr = _count_lt(pos, t) / pos.size
-    return -_trapezoid(1.0 - frr, far)
+    return 0.0 - _trapezoid(1.0 - frr, far)  # 0.0 - x: no negative zero
 
 
 # --------------------------------------------------------------------------- ISO/IEC 30107-3

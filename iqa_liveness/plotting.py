@@ -140,7 +140,7 @@ def plot_det(
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small", loc="upper right")
+    ax.legend(fontsize="small", loc="lower left")
     _save(fig, path)
     return fig
 

@@ -227,6 +227,7 @@ def test_perfectly_separated_classes_pick_the_middle_of_the_gap():
     assert M.eer_threshold(pos, neg) == 0.5
     assert M.farfrr(pos, neg, 0.5) == (1.0, 1.0) and M.eer(pos, neg) == 1.0
     assert M.roc_auc(pos, neg, method="exact") == 0.0
+    assert str(M.roc_auc(pos, neg)) == "0.0"
 
 
 def test_far_frr_threshold_extremes():
