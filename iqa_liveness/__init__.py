@@ -29,6 +29,7 @@ _LAZY: dict[str, str] = {
     "ShrinkageLDA": "iqa_liveness.classifiers",
     "LibSVMClassifier": "iqa_liveness.classifiers",
     "out_of_fold_scores": "iqa_liveness.classifiers",
+    "evaluate_protocol": "iqa_liveness.metrics",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
