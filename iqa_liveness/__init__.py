@@ -29,6 +29,10 @@ _LAZY: dict[str, str] = {
     "ShrinkageLDA": "iqa_liveness.classifiers",
     "LibSVMClassifier": "iqa_liveness.classifiers",
     "out_of_fold_scores": "iqa_liveness.classifiers",
+    "ScoreFusion": "iqa_liveness.fusion",
+    "ScoreTable": "iqa_liveness.fusion",
+    "read_score_csv": "iqa_liveness.fusion",
+    "join_scores": "iqa_liveness.fusion",
     "evaluate_protocol": "iqa_liveness.metrics",
 }
 
