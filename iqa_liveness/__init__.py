@@ -34,6 +34,17 @@ _LAZY: dict[str, str] = {
     "read_score_csv": "iqa_liveness.fusion",
     "join_scores": "iqa_liveness.fusion",
     "evaluate_protocol": "iqa_liveness.metrics",
+    "ColourTextureFeatures": "iqa_liveness.colour_texture",
+    "describe_face": "iqa_liveness.colour_texture",
+    "FaceDetector": "iqa_liveness.faces",
+    "Face": "iqa_liveness.faces",
+    "FaceRecord": "iqa_liveness.faces",
+    "YuNetDetector": "iqa_liveness.faces",
+    "HaarDetector": "iqa_liveness.faces",
+    "GivenDetector": "iqa_liveness.faces",
+    "get_face_detector": "iqa_liveness.faces",
+    "extract_face": "iqa_liveness.faces",
+    "NoFaceError": "iqa_liveness.errors",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

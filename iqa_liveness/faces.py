@@ -129,8 +129,9 @@ class FaceRecord:
     shifted, padded : bool
         The crop was shifted back inside the image; the crop was larger than the image and
         its missing part filled by replicating the border.
-    error : str or None
-        Why no crop was made (``on_no_face="skip"``).
+    error, error_type : str or None
+        Why no crop was made (``on_no_face="skip"``, or a failure recorded by a batch job),
+        and the name of the exception class.
     """
 
     detector: str
@@ -144,6 +145,7 @@ class FaceRecord:
     shifted: bool = False
     padded: bool = False
     error: str | None = None
+    error_type: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -433,11 +435,16 @@ def select_face(faces: list[Face], how: FaceSelection = "largest") -> Face:
     raise ConfigurationError(f"face must be 'largest' or 'most_confident', got {how!r}")
 
 
+def _eye_distance(eyes: NDArray[np.float64]) -> float:
+    (rx, ry), (lx, ly) = eyes
+    return float(np.hypot(lx - rx, ly - ry))
+
+
 def _eye_square(eyes: NDArray[np.float64]) -> tuple[int, int, int]:
     (rx, ry), (lx, ly) = eyes
-    d = float(np.hypot(lx - rx, ly - ry))
+    d = _eye_distance(eyes)
     if not d >= 1.0:
-        raise NoFaceError(f"the eyes are {d:.2f} pixels apart: no usable eye-based crop")
+        raise InvalidImageError(f"the eyes are {d:.2f} pixels apart: no usable eye-based crop")
     cx, cy = (rx + lx) / 2.0, (ry + ly) / 2.0
     side = max(1, int(round(2.0 * d)))
     return int(round(cx - d)), int(round(cy - d / 2.0)), side
@@ -448,7 +455,8 @@ def face_crop_box(face: Face) -> tuple[tuple[int, int, int], str | None]:
 
     With eyes: ``d = |left eye - right eye|``, ``c`` their midpoint, columns from
     ``round(c_x - d)`` and rows from ``round(c_y - d / 2)``, side ``round(2 d)`` (so rows
-    ``[c_y - d/2, c_y + 3d/2]``). Without eyes: side ``round(max(w, h))`` centred on the box.
+    ``[c_y - d/2, c_y + 3d/2]``). Without eyes (or with eyes less than a pixel apart): side
+    ``round(max(w, h))`` centred on the box.
 
     Examples
     --------
@@ -458,7 +466,7 @@ def face_crop_box(face: Face) -> tuple[tuple[int, int, int], str | None]:
     >>> face_crop_box(Face(box=(10, 20, 30, 40)))
     ((5, 20, 40), 'box')
     """
-    if face.eyes is not None:
+    if face.eyes is not None and _eye_distance(face.eyes) >= 1.0:
         return _eye_square(face.eyes), None
     x, y, w, h = face.box
     side = max(1, int(round(max(w, h))))
@@ -565,7 +573,8 @@ def extract_face(
         if on_no_face == "error":
             raise NoFaceError(f"no face found by the {det_name} detector")
         if on_no_face == "skip":
-            return None, _record(det_name, faces, None, error="no face found")
+            message = f"no face found by the {det_name} detector"
+            return None, _record(det_name, faces, None, error=message, error_type="NoFaceError")
         return arr, _record(det_name, faces, None, fallback="whole")
     crop_box, fallback = face_crop_box(chosen)
     out, shifted, padded = crop_face(arr, crop_box)

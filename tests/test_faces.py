@@ -180,8 +180,10 @@ def test_face_validation():
         Face(box=(0, 0, 0, 10))
     with pytest.raises(InvalidImageError):
         Face(box=(0, 0, 5, 10), eyes=np.array([[np.nan, 1], [2, 3]]))
-    with pytest.raises(NoFaceError):
-        face_crop_box(Face(box=(0, 0, 5, 5), eyes=np.array([[3, 3], [3, 3]])))
+    # coincident eyes: the box fallback
+    assert face_crop_box(Face(box=(0, 0, 5, 5), eyes=np.array([[3, 3], [3, 3]])))[1] == "box"
+    with pytest.raises(InvalidImageError):
+        GivenDetector(eyes=(3, 3, 3, 3)).detect(np.zeros((9, 9)))
 
 
 def test_given_detector():

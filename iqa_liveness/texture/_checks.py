@@ -34,6 +34,16 @@ def check_tolerance(tolerance: float) -> float:
     return tol
 
 
-def peak_to_peak(arr: NDArray[np.generic]) -> float:
-    """Range of a channel as a float (0 for a constant channel)."""
-    return float(np.max(arr)) - float(np.min(arr))
+def tie_threshold(arr: NDArray[np.generic], tolerance: float, terms: int = 1) -> float:
+    """Differences at most this large count as ties (0 when ``tolerance`` is 0).
+
+    ``tolerance * (max - min)`` (scales with the data, so an increasing affine change of the
+    channel does not change any decision) plus ``64 terms eps max|x|``, the floating-point
+    round-off level of a sum of ``terms`` values (so a channel that is constant up to round-off,
+    such as a resized flat patch, is treated as constant).
+    """
+    if tolerance == 0:
+        return 0.0
+    lo, hi = float(np.min(arr)), float(np.max(arr))
+    eps = float(np.finfo(np.float64).eps)
+    return tolerance * (hi - lo) + 64 * terms * eps * max(abs(lo), abs(hi))

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ConfigurationError
-from ._checks import as_channel, check_tolerance, peak_to_peak
+from ._checks import as_channel, check_tolerance, tie_threshold
 
 __all__ = ["coalbp_codes", "coalbp_histogram"]
 
@@ -34,7 +34,7 @@ def coalbp_codes(
     """4-bit "+" LBP codes (0..15) of the interior ``(H - 2s) x (W - 2s)`` of one channel.
 
     A neighbour sets its bit when it exceeds the centre by more than
-    ``tolerance * (max - min)`` (``CoALBP.m`` is ``tolerance=0``).
+    ``t = tolerance * (max - min) + 64 eps max|x|`` (``CoALBP.m`` is ``tolerance=0``).
 
     Examples
     --------
@@ -50,7 +50,7 @@ def coalbp_codes(
     h, w = img.shape
     s = scale
     centre = img[s : h - s, s : w - s]
-    thr = tol * peak_to_peak(img)
+    thr = tie_threshold(img, tol)
     neighbours = (
         img[s : h - s, 2 * s :],  # right
         img[: h - 2 * s, s : w - s],  # up

@@ -251,10 +251,14 @@ def imresize(image: NDArray[np.generic], shape: tuple[int, int]) -> NDArray[np.g
     if image.ndim not in (2, 3):
         raise InvalidImageError(f"an image must be (H, W) or (H, W, C), got {image.shape}")
     x = image.astype(np.float64)
-    if x.shape[0] != rows:
-        x = np.tensordot(_resize_matrix(x.shape[0], rows), x, axes=(1, 0))
-    if x.shape[1] != cols:
-        x = np.moveaxis(np.tensordot(_resize_matrix(x.shape[1], cols), x, axes=(1, 1)), 0, 1)
+    if x.ndim == 3:  # channels first, so that each product is one contiguous matmul
+        x = np.ascontiguousarray(x.transpose(2, 0, 1))
+    if x.shape[-2] != rows:
+        x = np.matmul(_resize_matrix(x.shape[-2], rows), x)
+    if x.shape[-1] != cols:
+        x = np.matmul(x, _resize_matrix(x.shape[-1], cols).T)
+    if image.ndim == 3:
+        x = x.transpose(1, 2, 0)
     if image.dtype == np.uint8:
         return np.clip(round_half_away(x), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(x)

@@ -18,7 +18,8 @@ values to 4 decimals before comparing. That reproduces the toolbox's codes exact
 (4 decimals of an HSV value in [0, 1] is not 4 decimals of an 8-bit value), so it breaks the
 invariance of LBP to scaling. By default (``matlab_rounding=False``) the sign of the
 interpolated difference ``sum_k w_k (x_k - c)`` is used, and a neighbour within
-``tolerance * (max - min of the channel)`` of the centre counts as equal: the result does not
+``t = tolerance * (max - min) + 64 eps max|x|`` of the centre counts as equal (max, min over the
+channel; the second term is the round-off level of the values): the result does not
 depend on floating-point round-off (values that are mathematically equal, such as the hues of
 two pixels computed through different arithmetic, compare equal) and it is invariant to any
 increasing affine change of the channel.
@@ -33,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ConfigurationError
-from ._checks import as_channel, check_tolerance, peak_to_peak
+from ._checks import as_channel, check_tolerance, tie_threshold
 from .colour import round_half_away
 
 __all__ = ["lbp_mapping", "lbp_codes", "lbp_histogram", "LBPMapping"]
@@ -155,8 +156,9 @@ def lbp_codes(
         Reproduce ``lbp.m`` exactly: bilinear weights rounded to 6 decimals, interpolated
         values to 4 decimals, compared ``>=`` with the centre. Use with ``tolerance=0``.
     tolerance : float
-        Relative tie tolerance: a neighbour less than ``tolerance * (max - min)`` below the
-        centre counts as equal. 0 compares exactly.
+        Relative tie tolerance: a neighbour at most
+        ``t = tolerance * (max - min) + 64 eps max|x|`` below the centre counts as equal.
+        0 compares exactly.
 
     Returns
     -------
@@ -179,7 +181,7 @@ def lbp_codes(
         raise ConfigurationError(f"LBP radius {radius} needs a larger channel than {h}x{w}")
     img = arr.astype(np.float64)
     centre = img[oy : oy + dy, ox : ox + dx]
-    thr = -tol * peak_to_peak(img) if tol > 0 else 0.0
+    thr = -tie_threshold(img, tol)
     codes = np.zeros((dy, dx), dtype=np.int64)
     for bit, sample in enumerate(samples):
         if sample[0] == "grid":

@@ -22,9 +22,9 @@ Details that each change nearly every code when done differently (all as ``lpq.m
 
 Round-off. The channel minimum is subtracted first (the four filters have zero mean, so the
 result is mathematically unchanged) and a coefficient counts as positive only above
-``tolerance * (max - min)``: a constant channel then gives code 0 everywhere (``lpq.m`` gives
-codes from round-off noise there) and the codes do not depend on the floating-point
-evaluation order.
+``tolerance * (max - min) + 64 w**2 eps max|x|``: a channel constant up to round-off then
+gives code 0 everywhere (``lpq.m`` gives codes from round-off noise there) and the codes do
+not depend on the floating-point evaluation order.
 """
 
 from __future__ import annotations
@@ -32,11 +32,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from ..errors import ConfigurationError
-from ._checks import as_channel, check_tolerance, peak_to_peak
+from ._checks import as_channel, check_tolerance, tie_threshold
 
 __all__ = ["lpq_decorrelation", "lpq_codes", "lpq_histogram"]
 
@@ -109,12 +108,6 @@ def lpq_decorrelation(window: int = 7, rho: float = 0.9) -> NDArray[np.float64]:
     return _decorrelation(window, float(rho))
 
 
-def _correlate_valid(x: NDArray[np.float64], kernels: NDArray, axis: int) -> NDArray:
-    """Valid-mode correlation of x along ``axis`` with each column of ``kernels`` (taps, k)."""
-    win = sliding_window_view(x, kernels.shape[0], axis=axis)
-    return win @ kernels
-
-
 def lpq_codes(
     channel: NDArray[np.generic],
     window: int = 7,
@@ -136,7 +129,8 @@ def lpq_codes(
     decorrelate : bool
         Whiten the coefficients (``lpq.m`` with ``decorr=1``); False quantises f directly.
     tolerance : float
-        A coefficient counts as positive when above ``tolerance * (max - min)`` of the channel.
+        A coefficient counts as positive when above
+        ``tolerance * (max - min) + 64 w**2 eps max|x|``; 0 is ``lpq.m``'s strict ``> 0``.
 
     Returns
     -------
@@ -152,25 +146,45 @@ def lpq_codes(
     tol = check_tolerance(tolerance)
     arr = as_channel(channel, window, "LPQ")
     img = arr.astype(np.float64)
+    # coefficients are sums of window**2 weighted pixels: their round-off grows alike
+    thr = tie_threshold(img, tol, terms=window**2)
     img = img - img.min()
-    w0, w1 = _filters(window)
-    # convolution = correlation with the reversed kernel; reversed w1 is conj(w1)
-    k0, k1 = w0[::-1], w1[::-1]
-    col = _correlate_valid(img, np.stack([k0, k1.real, k1.imag], axis=1), axis=0)
-    c0 = col[..., 0]
-    c1 = col[..., 1] + 1j * col[..., 2]
-    # row filters: w0, w1 and w2 = conj(w1); reversed
-    rk = np.stack([k0, k1.real, k1.imag], axis=1)
-    r0 = _correlate_valid(c0, rk, axis=1)
-    r1 = _correlate_valid(c1.real, rk, axis=1) + 1j * _correlate_valid(c1.imag, rk, axis=1)
-    f1 = r0[..., 1] + 1j * r0[..., 2]  # col w0, row w1
-    f2 = r1[..., 0]  # col w1, row w0
-    f3 = r1[..., 1] + 1j * r1[..., 2]  # col w1, row w1 (reversed w1 = re + i im)
-    f4 = r1[..., 1] - 1j * r1[..., 2]  # col w1, row w2 = conj(w1)
-    f = np.stack([f1.real, f1.imag, f2.real, f2.imag, f3.real, f3.imag, f4.real, f4.imag], axis=-1)
+    _, w1 = _filters(window)
+    # convolution = correlation with the reversed kernel (reversed w1 = conj(w1))
+    k1 = w1[::-1]
+    kr, ki = k1.real, k1.imag
+    h, w = img.shape[0] - window + 1, img.shape[1] - window + 1
+    # column pass: w0 (sum), Re and Im of w1, as shifted-slice sums
+    cols = np.zeros((3, h, img.shape[1]))
+    for k in range(window):
+        s = img[k : k + h]
+        cols[0] += s
+        cols[1] += kr[k] * s
+        cols[2] += ki[k] * s
+    # row pass of the three column responses with w0, Re w1 and Im w1
+    r0, rr, ri = np.zeros((3, 3, h, w))
+    for k in range(window):
+        s = cols[:, :, k : k + w]
+        r0 += s
+        rr += kr[k] * s
+        ri += ki[k] * s
+    # F1 = (col w0, row w1); F2 = (col w1, row w0); F3 = (col w1, row w1);
+    # F4 = (col w1, row conj(w1)); the column response of w1 is cols[1] + i cols[2]
+    f = np.stack(
+        [
+            rr[0],
+            ri[0],
+            r0[1],
+            r0[2],
+            rr[1] - ri[2],
+            ri[1] + rr[2],
+            rr[1] + ri[2],
+            rr[2] - ri[1],
+        ],
+        axis=-1,
+    )
     if decorrelate:
         f = f @ lpq_decorrelation(window, rho)
-    thr = tol * peak_to_peak(img)
     bits = (f > thr).astype(np.int64)
     return bits @ (1 << np.arange(8, dtype=np.int64))
 
