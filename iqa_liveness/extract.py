@@ -7,6 +7,7 @@ store (see :mod:`iqa_liveness.store`), so that it can be killed at any moment an
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -18,7 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .datasets.base import Sample, iter_sample_images
-from .errors import ConfigurationError, FeatureStoreError, IQALivenessError
+from .errors import ConfigurationError, FeatureStoreError, IQALivenessError, ModelFileError
+from .faces import Face, FaceDetector, get_face_detector, select_face
 from .store import (
     ExtractorInfo,
     extractor_info,
@@ -30,7 +32,10 @@ from .store import (
     write_shard,
 )
 
-__all__ = ["ExtractionReport", "extract_to_store", "extract_batch"]
+__all__ = ["ExtractionReport", "extract_to_store", "extract_batch", "shared_faces"]
+
+#: Errors about the set-up, not the sample: they stop the run instead of failing every sample.
+FATAL_ERRORS = (ConfigurationError, ModelFileError, FeatureStoreError)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,56 @@ def _batches(samples: Sequence[Sample], batch_size: int) -> Iterator[list[Sample
         yield batch
 
 
+_DETECTORS: dict[str, FaceDetector] = {}
+
+
+def _face_key(extractor: Any) -> tuple[Any, str] | None:
+    """``(detector, face selection)`` of an extractor that detects faces and accepts
+    ``transform(images, faces=...)``; None for the others."""
+    det = getattr(extractor, "detector", None)
+    if det is None or (isinstance(det, str) and det.lower() == "none"):
+        return None
+    if not isinstance(det, (str, FaceDetector)):
+        return None
+    try:
+        if "faces" not in inspect.signature(extractor.transform).parameters:
+            return None
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return None
+    key = det.lower() if isinstance(det, str) else det
+    return key, str(getattr(extractor, "face", "largest"))
+
+
+def shared_faces(
+    image: Any, extractors: Mapping[str, Any], names: Sequence[str]
+) -> dict[str, list[Face | None] | None]:
+    """One face detection per image, shared by every extractor using the same detector.
+
+    Extractors with a ``detector`` parameter whose ``transform`` accepts ``faces`` (colour
+    texture, deep tests) get ``faces=[face]`` from a single detection of ``image`` by that
+    detector, with their ``face`` selection rule. When no face is found they get None and
+    apply their own ``on_no_face`` rule. Returns ``{extractor name: faces argument}``.
+    """
+    found: dict[tuple[Any, str], list[Face | None] | None] = {}
+    out: dict[str, list[Face | None] | None] = {}
+    for name in names:
+        key = _face_key(extractors[name])
+        if key is None:
+            continue
+        if key not in found:
+            det_spec, how = key
+            if isinstance(det_spec, str):
+                if det_spec not in _DETECTORS:
+                    _DETECTORS[det_spec] = get_face_detector(det_spec)
+                det = _DETECTORS[det_spec]
+            else:
+                det = det_spec
+            faces = det.detect(image)
+            found[key] = [select_face(faces, how)] if faces else None  # type: ignore[arg-type]
+        out[name] = found[key]
+    return out
+
+
 def _describe(exc: BaseException) -> tuple[str, str]:
     return type(exc).__name__, str(exc) or type(exc).__name__
 
@@ -88,8 +143,9 @@ def extract_batch(
 
     A sample fails, with the reason recorded, when its image cannot be decoded, when an
     extractor raises an :class:`~iqa_liveness.errors.IQALivenessError` (e.g. ``NoFaceError``),
-    or when an extractor returns a row of the wrong length or with non-finite values. Other
-    exceptions are bugs and propagate.
+    or when an extractor returns a row of the wrong length or with non-finite values.
+    :data:`FATAL_ERRORS` (a missing model file, a bad parameter) concern the set-up, not the
+    sample, and propagate, as do other exceptions (bugs).
     """
     ok: list[Sample] = []
     rows: dict[str, list[NDArray[np.float64]]] = {i.name: [] for i in infos}
@@ -113,10 +169,18 @@ def extract_batch(
             for s, image in iter_sample_images(group):
                 pending.pop(s.sample_id, None)
                 row: dict[str, NDArray[np.float64]] = {}
+                extractor = ""
                 try:
+                    shared = shared_faces(image, extractors, [i.name for i in infos])
                     for info in infos:
                         extractor = info.name
-                        values = np.asarray(extractors[info.name].transform([image]), np.float64)
+                        ex = extractors[info.name]
+                        faces = shared.get(info.name)
+                        values = np.asarray(
+                            ex.transform([image]) if faces is None
+                            else ex.transform([image], faces=faces),
+                            np.float64,
+                        )
                         if values.shape != (1, len(info.feature_names)):
                             raise _BadRow(
                                 f"returned shape {values.shape}, expected "
@@ -125,12 +189,16 @@ def extract_batch(
                         if not np.all(np.isfinite(values)):
                             raise _BadRow("returned non-finite values")
                         row[info.name] = values[0]
+                except FATAL_ERRORS:
+                    raise
                 except (IQALivenessError, _BadRow) as exc:
                     fail(s, extractor, *_describe(exc))
                     continue
                 ok.append(s)
                 for name, values in row.items():
                     rows[name].append(values)
+        except FATAL_ERRORS:
+            raise
         except IQALivenessError as exc:  # decoding failed: the rest of this source fails
             for s in pending.values():
                 fail(s, "", *_describe(exc))

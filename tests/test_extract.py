@@ -154,3 +154,22 @@ def test_interrupted_process_leaves_whole_samples(tmp_path, sig):
     assert sorted(fs.metadata["sample_id"]) == sorted(samples)
     for sid, row in zip(fs.metadata["sample_id"], fs.X):
         np.testing.assert_array_equal(row, expected_row(samples[sid]))
+
+
+class _NoModel(MeanStdFeatures):
+    def transform(self, images):
+        from iqa_liveness.errors import ModelFileError
+
+        raise ModelFileError("model directory not found: /nowhere")
+
+
+def test_setup_errors_stop_the_run(tmp_path):
+    samples = list(get_dataset("folder", make_image_folder(tmp_path / "db", 6)).samples())
+    from iqa_liveness.errors import ModelFileError
+
+    with pytest.raises(ModelFileError, match="nowhere"):
+        extract_to_store(samples, {"ms": _NoModel()}, tmp_path / "f.h5", batch_size=2)
+    fs = read_features(tmp_path / "f.h5")  # the store exists, empty, and nothing is "failed"
+    assert len(fs) == 0 and fs.failed["sample_id"].size == 0
+    rep = extract_to_store(samples, {"ms": MeanStdFeatures()}, tmp_path / "f.h5")
+    assert rep.n_extracted == 6
