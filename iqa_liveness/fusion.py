@@ -496,6 +496,10 @@ class ScoreFusion(ShrinkageLDA):
         check_is_fitted(self, "classes_")
         return super()._validate_X(self._matrix(X, fitting=False))
 
+    def score_samples(self, X: ScoreTable | ArrayLike) -> NDArray[np.float64]:
+        """Fused liveness score (higher = more bona fide) of a score table or matrix."""
+        return super().score_samples(X)  # type: ignore[arg-type]
+
     def calibrate(
         self,
         S_dev: ScoreTable | ArrayLike,
