@@ -83,7 +83,7 @@ def _batches(samples: Sequence[Sample], batch_size: int) -> Iterator[list[Sample
 _DETECTORS: dict[str, FaceDetector] = {}
 
 
-def _face_key(extractor: Any) -> tuple[Any, str] | None:
+def _face_key(extractor: Any) -> tuple[str | int, str] | None:
     """``(detector, face selection)`` of an extractor that detects faces and accepts
     ``transform(images, faces=...)``; None for the others."""
     det = getattr(extractor, "detector", None)
@@ -96,7 +96,7 @@ def _face_key(extractor: Any) -> tuple[Any, str] | None:
             return None
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
         return None
-    key = det.lower() if isinstance(det, str) else det
+    key = det.lower() if isinstance(det, str) else id(det)  # detector dataclasses: unhashable
     return key, str(getattr(extractor, "face", "largest"))
 
 
@@ -110,7 +110,7 @@ def shared_faces(
     detector, with their ``face`` selection rule. When no face is found they get None and
     apply their own ``on_no_face`` rule. Returns ``{extractor name: faces argument}``.
     """
-    found: dict[tuple[Any, str], list[Face | None] | None] = {}
+    found: dict[tuple[str | int, str], list[Face | None] | None] = {}
     out: dict[str, list[Face | None] | None] = {}
     for name in names:
         key = _face_key(extractors[name])
@@ -123,7 +123,7 @@ def shared_faces(
                     _DETECTORS[det_spec] = get_face_detector(det_spec)
                 det = _DETECTORS[det_spec]
             else:
-                det = det_spec
+                det = extractors[name].detector
             faces = det.detect(image)
             found[key] = [select_face(faces, how)] if faces else None  # type: ignore[arg-type]
         out[name] = found[key]
