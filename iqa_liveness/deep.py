@@ -51,8 +51,18 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, TransformerMixin
 
-from .errors import ModelFileError, SidecarError
+from .errors import (
+    ConfigurationError,
+    InvalidImageError,
+    IQALivenessError,
+    ModelFileError,
+    NoFaceError,
+    SidecarError,
+)
+from .faces import Face, FaceDetector, FaceRecord, get_face_detector, select_face
+from .image import load_image
 
 __all__ = [
     "SIDECAR_FORMAT",
@@ -67,6 +77,7 @@ __all__ = [
     "crop_box",
     "crop_patch",
     "list_presets",
+    "DeepFeatures",
 ]
 
 SIDECAR_FORMAT = "iqa-liveness/onnx-test"
@@ -466,3 +477,196 @@ class OnnxLivenessTest:
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
             raise SidecarError("deep tests take (H, W, 3) uint8 RGB images")
         return self.scores_from_logits(self.logits(self.patches(image_rgb, box)))
+
+
+def _as_uint8_rgb(image: Any) -> NDArray[np.uint8]:
+    """RGB uint8 view of any accepted image (grey replicated, float 0..1 and uint16 scaled)."""
+    arr: NDArray[Any] = load_image(image)
+    if arr.dtype == np.uint16:
+        arr = (arr.astype(np.float64) / 257.0 + 0.5).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        arr = (np.clip(arr.astype(np.float64), 0, 1) * 255.0 + 0.5).astype(np.uint8)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(arr)
+
+
+class DeepFeatures(TransformerMixin, BaseEstimator):
+    """Scores of a deep (ONNX) liveness test as features: a scikit-learn transformer.
+
+    One row per image: the bona fide score of each network of the sidecar, then the combined
+    score (names from :meth:`get_feature_names_out`, e.g. ``minifasnet_0, minifasnet_1,
+    minifasnet``). Stateless: :meth:`fit` only validates. The face is found by ``detector``
+    unless given: pass ``faces`` (one :class:`~iqa_liveness.faces.Face` or None per image) to
+    share one detection between extractors (:func:`iqa_liveness.extract.extract_batch` does).
+
+    Parameters
+    ----------
+    onnx : str or OnnxTestSpec
+        ``"PRESET@DIR"`` (e.g. ``"minifasnet@/models/minifasnet"``), ``"path/sidecar.json"``
+        (an ``onnx=`` prefix is accepted) or a validated spec.
+    detector : str or FaceDetector
+        ``"yunet"`` (default), ``"haar"``, ``"haar+eyes"`` or a detector instance.
+    face : {"largest", "most_confident"}
+        Which face when the detector finds several.
+    on_no_face : {"error", "whole"}
+        No face: raise :class:`~iqa_liveness.errors.NoFaceError` (a batch job records the
+        sample as failed) or score the whole image as the face box.
+
+    Examples
+    --------
+    >>> DeepFeatures(onnx="minifasnet@/weights").get_params()["detector"]
+    'yunet'
+    >>> DeepFeatures(onnx="nosuch@/weights").fit()
+    Traceback (most recent call last):
+    ...
+    iqa_liveness.errors.SidecarError: unknown preset 'nosuch'; shipped presets: minifasnet
+    """
+
+    def __init__(
+        self,
+        onnx: str | OnnxTestSpec = "minifasnet@.",
+        detector: str | FaceDetector = "yunet",
+        face: str = "largest",
+        on_no_face: str = "error",
+    ) -> None:
+        self.onnx = onnx
+        self.detector = detector
+        self.face = face
+        self.on_no_face = on_no_face
+
+    def _test(self) -> OnnxLivenessTest:
+        cached = getattr(self, "_test_cache", None)
+        if cached is None or cached[0] != self.onnx:
+            cached = (self.onnx, OnnxLivenessTest(self.onnx))
+            self._test_cache = cached
+        test: OnnxLivenessTest = cached[1]
+        return test
+
+    def _detector(self) -> FaceDetector:
+        if isinstance(self.detector, FaceDetector):
+            return self.detector
+        cached = getattr(self, "_detector_cache", None)
+        if cached is None or cached[0] != self.detector:
+            cached = (self.detector, get_face_detector(self.detector))
+            self._detector_cache = cached
+        det: FaceDetector = cached[1]
+        return det
+
+    def _check(self) -> None:
+        if self.face not in ("largest", "most_confident"):
+            raise ConfigurationError(f"face must be 'largest' or 'most_confident': {self.face!r}")
+        if self.on_no_face not in ("error", "whole"):
+            raise ConfigurationError(f"on_no_face must be 'error' or 'whole': {self.on_no_face!r}")
+
+    def fit(self, X: Any = None, y: Any = None) -> DeepFeatures:
+        """Validate the parameters and the sidecar; return ``self``."""
+        self._check()
+        self._test()
+        self._detector()
+        names = self._test().feature_names()
+        self.feature_names_out_ = np.asarray(names, dtype=object)
+        self.n_features_out_ = len(names)
+        return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> NDArray[np.object_]:
+        """Per-model score names ``<name>_<i>`` then the combined score ``<name>``."""
+        return np.asarray(self._test().feature_names(), dtype=object)
+
+    def transform_with_records(
+        self, X: Any, faces: Sequence[Face | None] | None = None
+    ) -> tuple[NDArray[np.float64], list[FaceRecord], NDArray[np.bool_]]:
+        """Scores of the images that could be scored, with a face record for every image.
+
+        Never raises for a problem of one image (unreadable, no face, non-finite output): that
+        image gets ``ok_mask[i] = False`` and ``records[i].error`` says why.
+        """
+        self._check()
+        test = self._test()
+        images = _image_list(X)
+        given: list[Face | None] = [None] * len(images) if faces is None else list(faces)
+        if len(given) != len(images):
+            raise ConfigurationError(f"faces has {len(given)} entries for {len(images)} images")
+        rows, records, ok = [], [], []
+        for image, face in zip(images, given):
+            if face is not None and not isinstance(face, Face):
+                raise ConfigurationError(
+                    f"faces entries must be Face or None, got {type(face).__name__}"
+                )
+            row, record = self._one(test, image, face)
+            records.append(record)
+            ok.append(row is not None)
+            if row is not None:
+                rows.append(row)
+        n = len(test.feature_names())
+        out = np.vstack(rows) if rows else np.zeros((0, n))
+        self.face_records_ = records
+        return out, records, np.asarray(ok, dtype=bool)
+
+    def _one(
+        self, test: OnnxLivenessTest, image: Any, face: Face | None
+    ) -> tuple[NDArray[np.float64] | None, FaceRecord]:
+        name = "given" if face is not None else self._detector().name
+        try:
+            rgb = _as_uint8_rgb(image)
+            found: list[Face] = [face] if face is not None else self._detector().detect(rgb)
+            if found:
+                chosen: Face | None = select_face(found, self.face)  # type: ignore[arg-type]
+                assert chosen is not None
+                box = chosen.box
+                fallback = None
+            elif self.on_no_face == "whole":
+                chosen, fallback = None, "whole"
+                box = (0.0, 0.0, float(rgb.shape[1]), float(rgb.shape[0]))
+            else:
+                raise NoFaceError(f"no face found by the {name} detector")
+            scores = test.score_face(rgb, box)
+            if not np.all(np.isfinite(scores)):
+                raise InvalidImageError(f"the {test.spec.name} networks gave non-finite scores")
+            record = FaceRecord(
+                detector=name,
+                n_faces=len(found),
+                box=tuple(float(v) for v in box),  # type: ignore[arg-type]
+                confidence=None if chosen is None else chosen.confidence,
+                fallback=fallback,
+            )
+            return scores, record
+        except IQALivenessError as exc:
+            if isinstance(exc, (SidecarError, ModelFileError)):
+                raise  # a broken sidecar or model fails every image: not a per-image problem
+            return None, FaceRecord(
+                detector=name, n_faces=0, error=str(exc), error_type=type(exc).__name__
+            )
+
+    def transform(self, X: Any, faces: Sequence[Face | None] | None = None) -> NDArray[np.float64]:
+        """Deep-test scores, one row per image (see the class doc).
+
+        Raises
+        ------
+        NoFaceError, InvalidImageError, ImageReadError
+            For the first image that cannot be scored, with its index.
+        """
+        out, records, ok = self.transform_with_records(X, faces)
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            kind = NoFaceError if records[i].error_type == "NoFaceError" else InvalidImageError
+            raise kind(f"image {i}: {records[i].error}")
+        return out
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        return tags
+
+
+def _image_list(X: Any) -> list[Any]:
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise InvalidImageError("X must be a sequence of images, not a single path; wrap it")
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim not in (3, 4):
+            raise InvalidImageError(f"a numpy X must be a stack of images, got shape {X.shape}")
+        return list(X)
+    return list(X)

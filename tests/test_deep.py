@@ -10,6 +10,7 @@ from conftest import shared_path
 
 from iqa_liveness.deep import (
     BoxMapping,
+    DeepFeatures,
     OnnxLivenessTest,
     crop_box,
     list_presets,
@@ -17,7 +18,8 @@ from iqa_liveness.deep import (
     parse_sidecar,
     resolve_onnx_test,
 )
-from iqa_liveness.errors import ConfigurationError, SidecarError
+from iqa_liveness.errors import ConfigurationError, NoFaceError, SidecarError
+from iqa_liveness.faces import Face, FaceDetector
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
@@ -211,3 +213,118 @@ def test_minifasnet_crop_rule_reproduces_reference_patches(minifasnet):
         p27, p4 = test.patches(rgb, ref["box"][i])
         np.testing.assert_array_equal(p27, ref["s2.7_patch"][i])
         np.testing.assert_array_equal(p4, ref["s4_patch"][i])
+
+
+# ---- DeepFeatures and the shared face detection ---------------------------------------------
+
+
+class CountingDetector(FaceDetector):
+    """A fixed face box; counts how often it is asked."""
+
+    name = "counting"
+
+    def __init__(self, box=(20, 10, 16, 16)):
+        self.box = box
+        self.calls = 0
+
+    def detect(self, image):
+        self.calls += 1
+        return [Face(box=self.box, confidence=0.9)]
+
+
+def test_deep_features_transformer(tiny_dir):
+    rng = np.random.default_rng(1)
+    imgs = [rng.integers(0, 256, (40, 60, 3), dtype=np.uint8) for _ in range(3)]
+    det = CountingDetector()
+    est = DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector=det).fit()
+    assert est.get_feature_names_out().tolist() == ["tiny_0", "tiny"]
+    X = est.transform(imgs)
+    assert X.shape == (3, 2) and det.calls == 3
+    test = OnnxLivenessTest(str(tiny_dir / "tiny.json"))
+    for img, row in zip(imgs, X):
+        np.testing.assert_array_equal(row, test.score_face(img, det.box))
+    # given faces: no detection, the given box is used
+    other = Face(box=(5, 5, 20, 20))
+    X2 = est.transform(imgs[:1], faces=[other])
+    assert det.calls == 3
+    np.testing.assert_array_equal(X2[0], test.score_face(imgs[0], other.box))
+    # float and grey images are accepted (converted to uint8 RGB)
+    grey = imgs[0][..., 0]
+    np.testing.assert_array_equal(
+        est.transform([grey])[0], test.score_face(np.repeat(grey[..., None], 3, 2), det.box)
+    )
+    with pytest.raises(ConfigurationError, match="faces has 1 entries"):
+        est.transform(imgs, faces=[other])
+
+
+def test_deep_features_no_face(tiny_dir):
+    class Blind(CountingDetector):
+        def detect(self, image):
+            return []
+
+    img = np.full((30, 40, 3), 128, np.uint8)
+    est = DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector=Blind())
+    with pytest.raises(NoFaceError, match="image 0"):
+        est.transform([img])
+    X, records, ok = est.transform_with_records([img, img])
+    assert X.shape == (0, 2) and not ok.any() and records[0].error_type == "NoFaceError"
+    whole = DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector=Blind(), on_no_face="whole")
+    row = whole.transform([img])[0]
+    test = OnnxLivenessTest(str(tiny_dir / "tiny.json"))
+    np.testing.assert_array_equal(row, test.score_face(img, (0, 0, 40, 30)))
+    assert whole.face_records_[0].fallback == "whole"
+    with pytest.raises(ConfigurationError, match="on_no_face"):
+        DeepFeatures(onnx=str(tiny_dir / "tiny.json"), on_no_face="skip").fit()
+
+
+def test_one_detection_per_image_shared_by_extractors(tiny_dir, tmp_path):
+    """extract_batch detects once per image for every face-based extractor."""
+    from iqa_liveness.datasets import get_dataset
+    from iqa_liveness.extract import extract_batch
+    from iqa_liveness.store import extractor_info
+
+    root = tmp_path / "set"
+    rng = np.random.default_rng(2)
+    for d in ("live", "spoof/print"):
+        (root / d).mkdir(parents=True)
+        for k in range(2):
+            img = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+            cv2.imwrite(str(root / d / f"{k}.png"), img)
+    samples = list(get_dataset("folder", root).samples())
+    det = CountingDetector()
+    extractors = {
+        "deep_a": DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector=det),
+        "deep_b": DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector=det),
+    }
+    ct = pytest.importorskip("iqa_liveness.colour_texture")
+    extractors["texture"] = ct.ColourTextureFeatures(detector=det, size=16)
+    infos = [extractor_info(n, e) for n, e in extractors.items()]
+    ok, features, failed = extract_batch(samples, extractors, infos)
+    assert len(ok) == 4 and not failed["sample_id"]
+    assert det.calls == 4  # one detection per image, not one per extractor
+    np.testing.assert_array_equal(features["deep_a"], features["deep_b"])
+    # the shared face gives what each extractor finds on its own
+    alone = DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector=CountingDetector())
+    images = [cv2.cvtColor(cv2.imread(s.source), cv2.COLOR_BGR2RGB) for s in ok]
+    np.testing.assert_array_equal(features["deep_a"], alone.transform(images))
+    np.testing.assert_array_equal(
+        features["texture"],
+        ct.ColourTextureFeatures(detector=CountingDetector(), size=16).transform(images),
+    )
+
+
+def test_shared_faces_with_a_dataclass_detector(tiny_dir):
+    from skimage import data
+
+    from iqa_liveness.extract import shared_faces
+    from iqa_liveness.faces import YuNetDetector
+
+    det = YuNetDetector()  # a dataclass: unhashable, shared by identity
+    ex = {
+        "a": DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector=det),
+        "b": DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector="yunet"),
+        "c": DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector="YuNet"),
+    }
+    out = shared_faces(data.astronaut(), ex, ["a", "b", "c"])
+    assert out["b"] is out["c"] and out["a"] is not out["b"]
+    assert out["a"][0].box == out["b"][0].box
