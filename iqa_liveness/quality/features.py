@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..errors import ConfigurationError, InvalidImageError, IQALivenessError
 from ..image import ImageInput, load_grey
-from ._context import QualityContext, check_convention
+from ._context import QualityContext, check_convention, tune_allocator
 from ._registry import PAPER_ORDER, available_measures, get_measure
 
 __all__ = ["QualityFeatures", "compute_measures", "resolve_measures"]
@@ -74,6 +74,7 @@ def _measure_grey(
     convention: str,
     options: dict[str, Any],
 ) -> NDArray[np.float64]:
+    tune_allocator()
     ctx = QualityContext(grey, convention, options)
     values = np.empty(len(names), dtype=np.float64)
     for k, fn in enumerate(_functions(names)):

@@ -1,0 +1,160 @@
+"""Speed of the quality measures per 640x480 frame, single process, one thread.
+
+Prints JSON: milliseconds per measure and in total (medians over frames x repeats), for every
+measure available in this installation.
+
+* Frames: ``../shared/data/nuaa`` (real face frames) when present, else scikit-image's
+  astronaut resized to 640x480. Frames of another size are resized to 640x480.
+* One thread: BLAS/OpenMP thread counts are fixed before numpy is imported and
+  ``cv2.setNumThreads(1)``.
+* ``context_ms``: building the shared :class:`QualityContext` (``I'`` and the difference image
+  ``D`` that the pixel measures share).
+* ``sequential_ms``: each measure timed in registry order on one fresh context per frame, so
+  an intermediate shared by several measures is charged to the first one that needs it;
+  ``context_ms`` plus these add up to ``total_ms``.
+* ``isolated_ms``: each measure alone on a fresh context whose ``I'``/``D`` are already built
+  (what it costs when asked for alone).
+* ``total_ms``: the whole computation per frame from the grey image (context + measures),
+  timed as one block, for the 21 measures of issue 2 and for all available ones.
+
+Usage::
+
+    python benchmarks/speed_quality.py [--frames 20] [--repeats 5] [--convention standard]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from iqa_liveness.image import load_grey  # noqa: E402
+from iqa_liveness.quality import available_measures, get_measure  # noqa: E402
+from iqa_liveness.quality._context import QualityContext  # noqa: E402
+
+ISSUE2 = (
+    "MSE", "PSNR", "SNR", "SC", "MD", "AD", "NAE", "RAMD", "LMSE", "NXC", "MAS", "MAMS",
+    "TED", "TCD", "SME", "SPE", "GME", "GPE", "SSIM", "VIF", "HLFI",
+)  # fmt: skip
+SIZE = (640, 480)  # width, height
+SHARED = Path(os.environ.get("IQA_LIVENESS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def frames(n: int) -> tuple[str, list[np.ndarray]]:
+    nuaa = SHARED / "data" / "nuaa"
+    files = sorted(p for p in nuaa.rglob("*") if p.suffix.lower() in (".jpg", ".png", ".bmp"))
+    if files:
+        step = max(1, len(files) // n)
+        chosen = files[::step][:n]
+        source = f"{nuaa} ({len(chosen)} of {len(files)} frames, evenly spaced)"
+        images = [load_grey(p) for p in chosen]
+    else:
+        from skimage import data
+
+        source = "skimage.data.astronaut() resized (../shared/data/nuaa absent)"
+        images = [load_grey(data.astronaut())]
+    out = []
+    for g in images:
+        if g.shape != (SIZE[1], SIZE[0]):
+            g = np.asarray(cv2.resize(g, SIZE, interpolation=cv2.INTER_AREA), dtype=np.float64)
+        out.append(np.ascontiguousarray(g))
+    return source, out
+
+
+def _prepared(grey: np.ndarray, convention: str) -> QualityContext:
+    ctx = QualityContext(grey, convention)
+    _ = ctx.diff, ctx.abs_diff
+    return ctx
+
+
+def bench(images: list[np.ndarray], repeats: int, convention: str) -> dict[str, object]:
+    names = available_measures()
+    fns = {n: get_measure(n).resolve() for n in names}
+    issue2 = [n for n in names if n in ISSUE2]
+    ctx_t: list[float] = []
+    seq: dict[str, list[float]] = {n: [] for n in names}
+    iso: dict[str, list[float]] = {n: [] for n in names}
+    tot: dict[str, list[float]] = {"issue2": [], "all": []}
+    for _ in range(repeats):
+        for g in images:
+            t0 = time.perf_counter()
+            ctx = _prepared(g, convention)
+            ctx_t.append(time.perf_counter() - t0)
+            for n in names:
+                t0 = time.perf_counter()
+                fns[n](ctx)  # type: ignore[misc]
+                seq[n].append(time.perf_counter() - t0)
+            for n in names:
+                ctx = _prepared(g, convention)
+                t0 = time.perf_counter()
+                fns[n](ctx)  # type: ignore[misc]
+                iso[n].append(time.perf_counter() - t0)
+            for key, subset in (("issue2", issue2), ("all", names)):
+                t0 = time.perf_counter()
+                ctx = QualityContext(g, convention)
+                for n in subset:
+                    fns[n](ctx)  # type: ignore[misc]
+                tot[key].append(time.perf_counter() - t0)
+
+    def ms(v: list[float]) -> float:
+        return round(float(np.median(v)) * 1e3, 3)
+
+    return {
+        "context_ms": ms(ctx_t),
+        "sequential_ms": {n: ms(seq[n]) for n in names},
+        "isolated_ms": {n: ms(iso[n]) for n in names},
+        "total_ms": {
+            f"issue2 ({len(issue2)} of 21 available)": ms(tot["issue2"]),
+            f"all available ({len(names)})": ms(tot["all"]),
+        },
+        "sum_of_sequential_plus_context_ms": round(ms(ctx_t) + sum(ms(seq[n]) for n in names), 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=20, help="number of frames (default 20)")
+    parser.add_argument("--repeats", type=int, default=5, help="passes over the frames")
+    parser.add_argument("--convention", choices=("standard", "bob"), default="standard")
+    args = parser.parse_args(argv)
+    cv2.setNumThreads(1)
+    source, images = frames(args.frames)
+    load_before = os.getloadavg()
+    # warm-up (imports, FFT plans, caches)
+    for n in available_measures():
+        get_measure(n).resolve()(QualityContext(images[0], args.convention))  # type: ignore[misc]
+    result = bench(images, args.repeats, args.convention)
+    report = {
+        "frame": f"{SIZE[0]}x{SIZE[1]} grey float64",
+        "source": source,
+        "runs_per_measure": len(images) * args.repeats,
+        "convention": args.convention,
+        "threads": {"cv2": cv2.getNumThreads(), "OMP/BLAS": 1},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "opencv": cv2.__version__,
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        **result,
+    }
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,337 @@
+"""Structure and information measures of Galbally et al. (2014), Table I: SSIM (19), VIF (20).
+
+Both compare the grey image ``I`` (reference) with its smoothed copy ``I'`` (distorted).
+
+Fast and exact: the local statistics of the distorted image are derived from those of the
+difference ``D = I - I'`` (``mu' = mu - mu_D``, ``cov(I, I') = var(I) - cov(I, D)``,
+``var(I') = var(I) - 2 cov(I, D) + var(D)``), algebraically the same quantities as the direct
+formulas but without their cancellation, so the small ``D`` statistics can be filtered in
+float32. Local statistics of ``I`` itself are float64 where a measure needs them to full
+precision (VIF); see each function for the precision reached.
+
+References
+----------
+.. [1] Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality assessment: from
+   error visibility to structural similarity", IEEE Trans. Image Processing 13(4):600-612,
+   2004.
+.. [2] H. R. Sheikh, A. C. Bovik, "Image information and visual quality", IEEE Trans. Image
+   Processing 15(2):430-444, 2006.
+.. [3] J. Galbally, S. Marcel, J. Fierrez, "Image Quality Assessment for Fake Biometric
+   Detection", IEEE Trans. Image Processing 23(2):710-724, 2014.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._context import QualityContext
+
+__all__ = [
+    "SSIM_SIGMA",
+    "SSIM_WIN",
+    "SSIM_K",
+    "VIF_SCALES",
+    "VIF_SIGMA_N2",
+    "ssim",
+    "ssim_bob",
+    "vif",
+    "ctx_ssim",
+    "ctx_vif",
+]
+
+#: SSIM Gaussian window: 11 x 11, sigma 1.5 (Wang et al. 2004).
+SSIM_WIN = 11
+SSIM_SIGMA = 1.5
+#: SSIM stabilising constants K1, K2 (C = (K L)^2, L = 255).
+SSIM_K = (0.01, 0.03)
+#: VIF: number of scales and the variance of the visual noise.
+VIF_SCALES = 4
+VIF_SIGMA_N2 = 2.0
+_VIF_EPS = 1e-10
+# float32 variances of constant windows are rounding noise below ~1e-6 * max(x^2)
+_FLAT_TOL = 1e-5
+_L = 255.0
+
+_F = NDArray[np.float64]
+
+
+def _pair(reference: ArrayLike, distorted: ArrayLike) -> tuple[_F, _F]:
+    ref = np.ascontiguousarray(reference, dtype=np.float64)
+    dis = np.ascontiguousarray(distorted, dtype=np.float64)
+    if ref.shape != dis.shape or ref.ndim != 2:
+        raise ValueError(f"need two 2-D images of the same shape, got {ref.shape}, {dis.shape}")
+    return ref, dis
+
+
+def _blur(x: NDArray[np.floating], ksize: int, sigma: float) -> NDArray[np.floating]:
+    out = cv2.GaussianBlur(x, (ksize, ksize), sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+    return np.asarray(out)
+
+
+# --------------------------------------------------------------------------------------------
+# SSIM
+# --------------------------------------------------------------------------------------------
+def _ssim_map(ref: _F, diff: _F, dtype: type[np.floating] = np.float64) -> _F:
+    """SSIM map in the difference form, local statistics filtered in ``dtype``.
+
+    With ``mu2 = mu1 - mu_D``, ``sigma12 = s11 - c`` and ``sigma2^2 = s11 - 2c + v``
+    (``s11 = var(I)``, ``c = cov(I, D)``, ``v = var(D)``), the two SSIM factors are
+    ``1 - mu_D^2 / (mu1^2 + mu2^2 + C1)`` and ``1 - v / (sigma1^2 + sigma2^2 + C2)``: only the
+    small corrections carry rounding errors, which keeps float32 exact to ~1e-8 when ``D`` is
+    small. Variances are computed on ``I - mean(I)`` (smaller squares).
+    """
+    w, s = SSIM_WIN, SSIM_SIGMA
+    c1, c2 = (SSIM_K[0] * _L) ** 2, (SSIM_K[1] * _L) ** 2
+    offset = float(ref.mean())
+    x = (ref - offset).astype(dtype, copy=False)
+    d = diff.astype(dtype, copy=False)
+    mu_x = _blur(x, w, s)
+    mu_d = _blur(d, w, s)
+    s11 = _blur(x * x, w, s) - mu_x * mu_x
+    c = _blur(x * d, w, s) - mu_x * mu_d
+    mu_dd = mu_d * mu_d
+    v = _blur(d * d, w, s) - mu_dd
+    mu1 = mu_x + offset
+    mu2 = mu1 - mu_d
+    lum = 1.0 - mu_dd / (mu1 * mu1 + mu2 * mu2 + c1)
+    s11 -= c
+    s11 *= 2.0
+    s11 += v + c2  # sigma1^2 + sigma2^2 + C2 = 2 (s11 - c) + v + C2
+    con = 1.0 - v / s11
+    return _inner(lum * con)
+
+
+def _ssim_map_bob(ref: _F, dis: _F) -> _F:
+    """bob.ip.qualitymeasure 1.1.8's SSIM map: ``sigma2^2 = E[I'^2] - mu1^2`` (a bug).
+
+    Its denominator crosses zero, so single pixels reach |SSIM| ~ 1e4 and the mean is very
+    sensitive to rounding: computed directly in float64, like bob.
+    """
+    w, s = SSIM_WIN, SSIM_SIGMA
+    c1, c2 = (SSIM_K[0] * _L) ** 2, (SSIM_K[1] * _L) ** 2
+    mu1 = _blur(ref, w, s)
+    mu2 = _blur(dis, w, s)
+    s11 = _blur(ref * ref, w, s) - mu1 * mu1
+    s22 = _blur(dis * dis, w, s) - mu1 * mu1
+    s12 = _blur(ref * dis, w, s) - mu1 * mu2
+    num = (2.0 * mu1 * mu2 + c1) * (2.0 * s12 + c2)
+    den = (mu1 * mu1 + mu2 * mu2 + c1) * (s11 + s22 + c2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = num / den
+    return _inner(np.where(np.isfinite(m), m, 0.0))
+
+
+def _inner(m: _F) -> _F:
+    """Crop the windows that reach outside the image (keep all if none is inside)."""
+    pad = (SSIM_WIN - 1) // 2
+    h, w = m.shape
+    if h > 2 * pad and w > 2 * pad:
+        return m[pad : h - pad, pad : w - pad]
+    return m
+
+
+def ssim(reference: ArrayLike, distorted: ArrayLike) -> float:
+    r"""Mean structural similarity index (Wang et al. 2004).
+
+    .. math:: \mathrm{SSIM} = \frac{1}{|W|}\sum_{w\in W}
+              \frac{(2\mu_1\mu_2 + C_1)(2\sigma_{12} + C_2)}
+                   {(\mu_1^2 + \mu_2^2 + C_1)(\sigma_1^2 + \sigma_2^2 + C_2)}
+
+    with Gaussian-weighted local statistics (11 x 11 window, sigma 1.5, weights normalised,
+    population covariance), :math:`C_1 = (0.01 \cdot 255)^2`, :math:`C_2 = (0.03 \cdot 255)^2`
+    (inputs in 0..255), averaged over the windows that lie inside the image (the ``valid``
+    area, 5 pixels cropped on each side). This is scikit-image's
+    ``structural_similarity(..., gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=255)``.
+
+    Computed in the difference form (see the module notes) in float64. The feature extractor
+    (``ctx_ssim``) filters in float32, which is exact to about 1e-7 relative when the distorted
+    image is close to the reference, as ``I'`` is to ``I``. An image smaller than 11 pixels on
+    a side has no inner window: the map is then averaged over all pixels (symmetric border).
+    Identical images give exactly 1.
+
+    References
+    ----------
+    Wang, Bovik, Sheikh & Simoncelli 2004; Galbally et al. 2014, Table I (measure 19).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.tile(np.arange(32.0) * 8, (32, 1))
+    >>> ssim(a, a)
+    1.0
+    >>> round(ssim(a, a[:, ::-1]), 4)
+    -0.4893
+    """
+    ref, dis = _pair(reference, distorted)
+    return _ssim_value(ref, ref - dis)
+
+
+def _ssim_value(ref: _F, diff: _F, dtype: type[np.floating] = np.float64) -> float:
+    if not diff.any():
+        return 1.0  # identical images (exactly 1 whatever the rounding of the filters)
+    return float(_ssim_map(ref, diff, dtype).mean(dtype=np.float64))
+
+
+def ssim_bob(reference: ArrayLike, distorted: ArrayLike) -> float:
+    r"""SSIM as bob.ip.qualitymeasure 1.1.8 computes it (not Wang et al.'s definition).
+
+    As :func:`ssim` but with :math:`\sigma_2^2 = E[\hat I^2] - \mu_1^2` (instead of
+    :math:`\mu_2^2`), which can exceed 1. Windows whose denominator is exactly 0 count 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.tile(np.arange(32.0) * 8, (32, 1))
+    >>> ssim_bob(a, a)
+    1.0
+    >>> round(ssim_bob(a, a + 10), 4)
+    0.1355
+    """
+    ref, dis = _pair(reference, distorted)
+    return float(_ssim_map_bob(ref, dis).mean())
+
+
+# --------------------------------------------------------------------------------------------
+# VIF
+# --------------------------------------------------------------------------------------------
+def _vif_window(scale: int) -> tuple[int, float]:
+    n = 2 ** (VIF_SCALES - scale + 1) + 1
+    return n, n / 5.0
+
+
+def _crop(x: NDArray[Any], r: int) -> NDArray[Any]:
+    h, w = x.shape
+    return x[r : h - r, r : w - r]
+
+
+def _sum_log10_1p(x: NDArray[np.floating]) -> float:
+    """``sum(log10(1 + x))`` for ``x >= 0`` (float32 logarithms, float64 sum)."""
+    t = np.add(x, 1.0, dtype=np.float32)
+    np.log10(t, out=t)
+    return float(t.sum(dtype=np.float64))
+
+
+def _vif_scale(
+    ref: NDArray[np.floating],
+    diff: NDArray[np.floating],
+    n: int,
+    sigma: float,
+    dtype: type[np.floating],
+) -> tuple[float, float]:
+    """Numerator and denominator of one scale of Sheikh & Bovik's vifp, difference form.
+
+    ``ref`` is the reference at this scale (any offset: variances do not depend on it) and
+    ``diff`` the difference image. With ``s11 = var(I)``, ``c = cov(I, D)``, ``v = var(D)``:
+    ``sigma12 = s11 - c``, ``sigma2^2 = s11 - 2c + v`` and the residual variance
+    ``sigma_v^2 = sigma2^2 - g sigma12 = (v s11 - c^2 + eps sigma2^2) / (s11 + eps)`` with
+    ``g = sigma12 / (s11 + eps)``, free of the cancellation of the direct formula. Windows
+    where ``ref`` is exactly constant get ``s11 = 0`` exactly (in float32 the variance of a
+    constant window is rounding noise), as in the float64 reference code.
+    """
+    r = (n - 1) // 2
+    x = ref.astype(dtype, copy=False)
+    d = diff.astype(dtype, copy=False)
+    mu_x = _crop(_blur(x, n, sigma), r)
+    mu_d = _crop(_blur(d, n, sigma), r)
+    s11 = _crop(_blur(x * x, n, sigma), r) - mu_x * mu_x
+    c = _crop(_blur(x * d, n, sigma), r) - mu_x * mu_d
+    v = _crop(_blur(d * d, n, sigma), r) - mu_d * mu_d
+    eps = _VIF_EPS
+    s12 = s11 - c
+    s2 = s12 - c + v
+    np.maximum(s2, 0.0, out=s2)
+    s1 = np.maximum(s11, 0.0)
+    # Look for constant windows only where s11 is within float rounding of 0.
+    if dtype != np.float64 and float(s1.min()) < _FLAT_TOL * float(np.abs(x).max()) ** 2:
+        kernel = np.ones((n, n), np.uint8)
+        hi, lo = np.asarray(cv2.dilate(x, kernel)), np.asarray(cv2.erode(x, kernel))
+        s1[_crop(hi, r) == _crop(lo, r)] = 0.0
+    den_g = s1 + eps
+    g = s12 / den_g
+    sv = (v * s1 - c * c + eps * s2) / den_g
+    zero_g = (s1 < eps) | (s2 < eps) | (g < 0.0)
+    g[zero_g] = 0.0
+    np.maximum(sv, eps, out=sv)
+    num_arg = g * g * s1 / (sv + VIF_SIGMA_N2)
+    s1 /= VIF_SIGMA_N2
+    return _sum_log10_1p(num_arg), _sum_log10_1p(s1)
+
+
+def _vif_value(ref: _F, diff: _F, dtype: type[np.floating] = np.float64) -> float:
+    if not diff.any():
+        return 1.0
+    num = den = 0.0
+    x: NDArray[np.floating] = (ref - ref.mean()).astype(dtype)  # offset-free, smaller squares
+    d: NDArray[np.floating] = diff.astype(dtype)
+    for scale in range(1, VIF_SCALES + 1):
+        n, sigma = _vif_window(scale)
+        if scale > 1:
+            if min(x.shape) < n:
+                break
+            r = (n - 1) // 2
+            x = np.ascontiguousarray(_crop(_blur(x, n, sigma), r)[::2, ::2])
+            d = np.ascontiguousarray(_crop(_blur(d, n, sigma), r)[::2, ::2])
+        if min(x.shape) < n:
+            break
+        sn, sd = _vif_scale(x, d, n, sigma, dtype)
+        num += sn
+        den += sd
+    return num / den if den > 0.0 else 1.0
+
+
+def vif(reference: ArrayLike, distorted: ArrayLike) -> float:
+    r"""Visual information fidelity, pixel domain (VIFp, Sheikh & Bovik 2006).
+
+    .. math:: \mathrm{VIF} = \frac{\sum_{s=1}^{4}\sum_{j}
+              \log_{10}\left(1 + \frac{g_j^2 \sigma_{1,j}^2}{\sigma_{v,j}^2 + \sigma_n^2}\right)}
+              {\sum_{s=1}^{4}\sum_j \log_{10}\left(1 + \frac{\sigma_{1,j}^2}{\sigma_n^2}\right)}
+
+    with, at each scale s, Gaussian windows of size :math:`N = 2^{5-s} + 1` and sigma
+    :math:`N/5` (``valid`` filtering), local gain :math:`g = \sigma_{12}/\sigma_1^2`, residual
+    variance :math:`\sigma_v^2 = \sigma_2^2 - g\sigma_{12}` (with the usual clamps of the
+    reference ``vifvec``/``vifp_mscale`` code for negative gains and flat windows),
+    :math:`\sigma_n^2 = 2`, and between scales filtering with the next scale's window and
+    keeping every other row and column.
+
+    Degenerate cases: identical images give 1; scales whose window no longer fits the image are
+    skipped; if no scale has reference variance (flat or too small images) VIF is 1.
+
+    References
+    ----------
+    Sheikh & Bovik 2006; Galbally et al. 2014, Table I (measure 20).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.uniform(0, 255, (64, 64))
+    >>> vif(a, a)
+    1.0
+    >>> round(vif(a, a + rng.normal(0, 10, a.shape)), 3)
+    0.53
+    """
+    ref, dis = _pair(reference, distorted)
+    return _vif_value(ref, ref - dis)
+
+
+# --------------------------------------------------------------------------------------------
+# context adaptors
+# --------------------------------------------------------------------------------------------
+def ctx_ssim(ctx: QualityContext) -> float:
+    """SSIM of ``I`` and ``I'``; ``"bob"`` reproduces bob's ``sigma2^2`` bug."""
+    if ctx.convention == "bob":
+        return float(_ssim_map_bob(ctx.I, ctx.smoothed).mean())
+    # I' is close to I: float32 statistics of D are exact enough (see ssim's notes) and the
+    # float32 error of var(I) (~1e-2 where E[I^2] ~ 6e4) cancels between numerator and
+    # denominator, which both hold var(I) + C2/2 + O(D).
+    return _ssim_value(ctx.I, ctx.diff, np.float32)
+
+
+def ctx_vif(ctx: QualityContext) -> float:
+    """VIF of ``I`` and ``I'`` (both conventions), local statistics in float32."""
+    return _vif_value(ctx.I, ctx.diff, np.float32)
