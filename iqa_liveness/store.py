@@ -576,6 +576,9 @@ def read_features(
     row = 0
     for src, keep in zip(sources, keeps):
         with h5py.File(src, "r") as f:
+            absent = [i.name for i in infos if i.name not in f["features"]]
+            if absent:
+                raise FeatureStoreError(f"{src} has no features {absent} (another extraction?)")
             g = f["samples"]
             for c in SAMPLE_COLUMNS:
                 values = _read_strings(g[c]) if c in STRING_COLUMNS else g[c][...]

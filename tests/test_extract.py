@@ -173,3 +173,46 @@ def test_setup_errors_stop_the_run(tmp_path):
     assert len(fs) == 0 and fs.failed["sample_id"].size == 0
     rep = extract_to_store(samples, {"ms": MeanStdFeatures()}, tmp_path / "f.h5")
     assert rep.n_extracted == 6
+
+
+FAST_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from dataset_fixtures import MeanStdFeatures
+    from iqa_liveness.datasets import get_dataset
+    from iqa_liveness.extract import extract_to_store
+    samples = list(get_dataset("folder", {db!r}).samples())
+    print("start", flush=True)
+    extract_to_store(samples, {{"ms": MeanStdFeatures()}}, {store!r}, batch_size=1)
+    """
+)
+
+
+def test_repeated_kills_at_any_moment(tmp_path):
+    """Kill successive resumptions at several moments (writing shards, merging, starting)."""
+    db = make_image_folder(tmp_path / "db", 40)
+    store = tmp_path / "f.h5"
+    samples = {s.sample_id: s for s in get_dataset("folder", db).samples()}
+    code = FAST_SCRIPT.format(tests=str(TESTS), db=str(db), store=str(store))
+    for delay in (0.05, 0.3, 0.0, 0.6):
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == b"start"
+            time.sleep(delay)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if store.exists() or shard_dir(store).exists():
+            fs = read_features(store)
+            assert len(set(fs.metadata["sample_id"])) == len(fs)
+            for sid, row in zip(fs.metadata["sample_id"], fs.X):
+                np.testing.assert_array_equal(row, expected_row(samples[sid]))
+    rep = extract_to_store(list(samples.values()), {"ms": MeanStdFeatures()}, store)
+    fs = read_features(store)
+    assert rep.n_skipped + rep.n_extracted == 40
+    assert sorted(fs.metadata["sample_id"]) == sorted(samples)
+    assert not list(tmp_path.glob("*.tmp")) and not shard_dir(store).exists()

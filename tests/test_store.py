@@ -168,3 +168,12 @@ def test_memory_frugal_read(tmp_path):
     tracemalloc.stop()
     assert fs.X.shape == (n, d)
     assert peak < 1.5 * fs.X.nbytes, peak / fs.X.nbytes  # X once, plus metadata
+
+
+def test_foreign_shard_is_an_error(tmp_path):
+    store = tmp_path / "f.h5"
+    shard(store, "s1", 0, 2)
+    write_shard(shard_dir(store), "s2", samples=cols(["z"]), features={"c": np.zeros((1, 1))},
+                extractors=[ExtractorInfo("c", ("h0",))])
+    with pytest.raises(FeatureStoreError, match="no features"):
+        read_features(store)
