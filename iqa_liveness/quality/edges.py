@@ -66,6 +66,7 @@ __all__ = [
     "total_corner_difference",
     "gradient_magnitude_error",
     "gradient_phase_error",
+    "wrapped_phase_difference",
     "ctx_ted",
     "ctx_tcd",
     "ctx_gme",
@@ -73,6 +74,7 @@ __all__ = [
 ]
 
 _F = NDArray[np.float64]
+_F32 = NDArray[np.float32]
 _B = NDArray[np.bool_]
 
 #: Edge threshold: ``scale * mean`` of the edge strength (MATLAB ``edge``; bob).
@@ -218,6 +220,9 @@ def sobel_edge_map(image: ArrayLike, convention: str = "standard") -> _B:
     tolerance of ``100 eps``, the neighbour tests are strict on both sides, and a pixel of
     the first column always passes the lower-neighbour test.
 
+    The standard map is computed in single precision (float32; exact for integer images,
+    whose Sobel responses and squared strengths are integers below 2**24), bob's in double.
+
     A flat image has no edges.
 
     Examples
@@ -236,10 +241,13 @@ def sobel_edge_map(image: ArrayLike, convention: str = "standard") -> _B:
     return _edges_standard(*_sobel_standard(x))
 
 
-def _sobel_standard(x: _F) -> tuple[_F, _F]:
-    bx = np.abs(cv2.Sobel(x, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE))
-    by = np.abs(cv2.Sobel(x, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE))
-    return bx, by
+def _sobel_standard(x: _F) -> tuple[_F32, _F32]:
+    x32 = x if x.dtype == np.float32 else x.astype(np.float32)
+    bx = cv2.Sobel(x32, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE)
+    by = cv2.Sobel(x32, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE)
+    np.abs(bx, out=bx)
+    np.abs(by, out=by)
+    return cast(_F32, bx), cast(_F32, by)
 
 
 def _sobel_bob(x: _F) -> tuple[_F, _F]:
@@ -270,13 +278,26 @@ def _local_max_tests(b: _F, ties: bool) -> tuple[_B, _B, _B, _B]:
     return gt_left, gt_right, gt_up, gt_down
 
 
-def _edges_standard(bx: _F, by: _F) -> _B:
-    b = bx * bx + by * by
-    strong = b > EDGE_THRESHOLD_SCALE * float(b.mean())
-    left, right, up, down = _local_max_tests(b, ties=True)
-    horizontal = (bx >= by) & left & right
-    vertical = (by >= bx) & up & down
-    return strong & (horizontal | vertical)
+def _edges_standard(bx: _F32, by: _F32) -> _B:
+    b = bx * bx
+    b += by * by
+    out = b > np.float32(EDGE_THRESHOLD_SCALE * float(b.mean(dtype=np.float64)))
+    tmp = np.empty(b.shape, dtype=bool)
+    # maximum along rows where |gx| >= |gy| (ties with the left neighbour accepted) ...
+    horizontal = np.greater_equal(bx, by)
+    np.greater_equal(b[:, 1:], b[:, :-1], out=tmp[:, 1:])
+    horizontal[:, 1:] &= tmp[:, 1:]
+    np.greater(b[:, :-1], b[:, 1:], out=tmp[:, :-1])
+    horizontal[:, :-1] &= tmp[:, :-1]
+    # ... or along columns where |gy| >= |gx| (ties with the upper neighbour accepted)
+    vertical = np.greater_equal(by, bx)
+    np.greater_equal(b[1:], b[:-1], out=tmp[1:])
+    vertical[1:] &= tmp[1:]
+    np.greater(b[:-1], b[1:], out=tmp[:-1])
+    vertical[:-1] &= tmp[:-1]
+    horizontal |= vertical
+    out &= horizontal
+    return out
 
 
 def _edges_bob(bx: _F, by: _F) -> _B:
@@ -339,7 +360,7 @@ def total_edge_difference(
 # --------------------------------------------------------------------------------------------
 # corners
 # --------------------------------------------------------------------------------------------
-def harris_response(image: ArrayLike, convention: str = "standard") -> _F:
+def harris_response(image: ArrayLike, convention: str = "standard") -> NDArray[np.floating[Any]]:
     r"""Harris corner response :math:`R = AB - C^2 - k (A + B)^2`.
 
     :math:`A = w * I_x^2`, :math:`B = w * I_y^2`, :math:`C = w * I_x I_y`, with derivatives
@@ -347,7 +368,8 @@ def harris_response(image: ArrayLike, convention: str = "standard") -> _F:
     MATLAB ``cornermetric``) [3]_.
 
     ``"standard"``: :math:`k = 0.04` (Harris & Stephens' usual value, MATLAB's default),
-    replicated border, output of the image's size.
+    replicated border, output of the image's size, computed in single precision (float32:
+    only the ranking of the response matters, and it halves the memory traffic).
 
     ``"bob"``: :math:`k = 0.4`, and bob's geometry: the derivatives are cropped by one pixel
     on the top/left and two on the bottom/right, then filtered without padding, so the
@@ -370,19 +392,35 @@ def harris_response(image: ArrayLike, convention: str = "standard") -> _F:
     return _harris_standard(x)
 
 
-def _structure_response(ix: _F, iy: _F, k: float) -> _F:
-    a = cv2.sepFilter2D(ix * ix, cv2.CV_64F, _G5, _G5, borderType=cv2.BORDER_REPLICATE)
-    b = cv2.sepFilter2D(iy * iy, cv2.CV_64F, _G5, _G5, borderType=cv2.BORDER_REPLICATE)
-    c = cv2.sepFilter2D(ix * iy, cv2.CV_64F, _G5, _G5, borderType=cv2.BORDER_REPLICATE)
+def _structure_response(ix: NDArray[Any], iy: NDArray[Any], k: float) -> NDArray[Any]:
+    depth = cv2.CV_32F if ix.dtype == np.float32 else cv2.CV_64F
+    g = _G5.astype(ix.dtype)
+
+    def window(z: NDArray[Any]) -> NDArray[Any]:
+        return cast(NDArray[Any], cv2.sepFilter2D(z, depth, g, g, borderType=cv2.BORDER_REPLICATE))
+
+    a = window(ix * ix)
+    b = window(iy * iy)
+    ix *= iy
+    c = window(ix)
     s = a + b
-    return a * b - c * c - k * (s * s)
+    a *= b
+    c *= c
+    a -= c
+    s *= s
+    s *= ix.dtype.type(k)
+    a -= s
+    return a
 
 
-def _harris_standard(x: _F) -> _F:
-    p = np.pad(x, 1, mode="edge")
-    ix = p[1:-1, 2:] - p[1:-1, :-2]
-    iy = p[2:, 1:-1] - p[:-2, 1:-1]
-    return _structure_response(ix, iy, HARRIS_K)
+_DX = np.array([[-1.0, 0.0, 1.0]], dtype=np.float32)
+
+
+def _harris_standard(x: _F) -> _F32:
+    x32 = x if x.dtype == np.float32 else x.astype(np.float32)
+    ix = cv2.filter2D(x32, cv2.CV_32F, _DX, borderType=cv2.BORDER_REPLICATE)
+    iy = cv2.filter2D(x32, cv2.CV_32F, _DX.T, borderType=cv2.BORDER_REPLICATE)
+    return cast(_F32, _structure_response(ix, iy, HARRIS_K))
 
 
 def _harris_bob(x: _F) -> _F:
@@ -394,7 +432,7 @@ def _harris_bob(x: _F) -> _F:
     ix = x[1 : h - 2, 0 : w - 3] - x[1 : h - 2, 2 : w - 1]
     iy = x[0 : h - 3, 1 : w - 2] - x[2 : h - 1, 1 : w - 2]
     r = _structure_response(ix, iy, BOB_HARRIS_K)
-    return r[2:-2, 2:-2]  # the 'valid' part of the 5x5 filtering
+    return cast(_F, r[2:-2, 2:-2])  # the 'valid' part of the 5x5 filtering
 
 
 _K3 = np.ones((3, 3), np.uint8)
@@ -424,13 +462,13 @@ def harris_corners(image: ArrayLike, convention: str = "standard") -> _B:
     0
     """
     conv = check_convention(convention)
-    r = harris_response(image, conv)
+    x = _image(image)
     if conv == "bob":
-        return _bob_regional_max(r)
-    return _corners_standard(r)
+        return _bob_regional_max(_harris_bob(x))
+    return _corners_standard(_harris_standard(x))
 
 
-def _corners_standard(r: _F) -> _B:
+def _corners_standard(r: NDArray[np.floating[Any]]) -> _B:
     if r.size == 0:
         return np.zeros(r.shape, dtype=bool)
     top = float(r.max())
@@ -562,26 +600,55 @@ def _gme(m_ref: _F, m_dis: _F, conv: str) -> float:
     return float(np.einsum("ij,ij->", d, d) / d.size)
 
 
+def wrapped_phase_difference(
+    re_x: _F, im_x: _F, re_y: _F, im_y: _F, zero_x: _B | None = None, zero_y: _B | None = None
+) -> _F:
+    r"""``arg x - arg y`` wrapped to :math:`(-\pi, \pi]`, for arrays of 2-D vectors.
+
+    Computed as ``atan2(cross, dot)`` of the two vectors (the angle of :math:`x \bar y`),
+    in real arithmetic so that equal vectors give exactly 0. Vectors flagged in ``zero_x`` /
+    ``zero_y`` count as zero, whose phase is 0 (``atan2(0, 0)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> one = np.array([1.0]); zero = np.array([0.0])
+    >>> float(wrapped_phase_difference(-one, 1e-17 * one, -one, -1e-17 * one)[0])  # pi vs -pi
+    0.0
+    >>> round(float(wrapped_phase_difference(zero, one, one, zero)[0]), 6)  # pi/2 - 0
+    1.570796
+    """
+    cross = im_x * re_y
+    tmp = re_x * im_y
+    cross -= tmp
+    dot = np.multiply(re_x, re_y)
+    np.multiply(im_x, im_y, out=tmp)
+    dot += tmp
+    if zero_y is not None and zero_y.any():  # y -> (1, 0)
+        np.copyto(cross, im_x, where=zero_y)
+        np.copyto(dot, re_x, where=zero_y)
+    if zero_x is not None and zero_x.any():  # x -> (1, 0)
+        np.negative(im_y, out=cross, where=zero_x)
+        np.copyto(dot, re_y, where=zero_x)
+        if zero_y is not None:
+            both = zero_x & zero_y
+            cross[both] = 0.0
+            dot[both] = 1.0
+    return np.arctan2(cross, dot, out=cross)
+
+
 def _gpe(g_ref: tuple[_F, _F], g_dis: tuple[_F, _F], m_ref: _F, m_dis: _F, conv: str) -> float:
     r_row, r_col = g_ref
     d_row, d_col = g_dis
     if conv == "bob":
         d = np.arctan2(r_col, r_row)
         d -= np.arctan2(d_col, d_row)
-        return float(np.abs(d).sum() / d.size)
-    # a zero (or rounding-noise) gradient has phase 0: make it the unit vector (1, 0)
-    zr = m_ref <= _PHASE_TOL
-    zd = m_dis <= _PHASE_TOL
-    if zr.any():
-        r_row = np.where(zr, 1.0, r_row)
-        r_col = np.where(zr, 0.0, r_col)
-    if zd.any():
-        d_row = np.where(zd, 1.0, d_row)
-        d_col = np.where(zd, 0.0, d_col)
-    # arg(g_ref) - arg(g_dis), wrapped to (-pi, pi]: the angle of g_ref * conj(g_dis)
-    cross = r_col * d_row - r_row * d_col
-    dot = r_row * d_row + r_col * d_col
-    phi = np.arctan2(cross, dot)
+        np.abs(d, out=d)
+        return float(d.sum() / d.size)
+    # gradient as the vector (G_r, G_c), phase atan2(G_c, G_r); shorter than 1e-9: zero
+    phi = wrapped_phase_difference(
+        r_row, r_col, d_row, d_col, m_ref <= _PHASE_TOL, m_dis <= _PHASE_TOL
+    )
     return float(np.einsum("ij,ij->", phi, phi) / phi.size)
 
 

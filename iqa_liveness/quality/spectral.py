@@ -43,7 +43,7 @@ import scipy.fft
 from numpy.typing import ArrayLike, NDArray
 
 from ._context import QualityContext, check_convention
-from .edges import _image, _pair, distorted_image
+from .edges import _image, _pair, distorted_image, wrapped_phase_difference
 
 __all__ = [
     "HLFI_HIGH",
@@ -112,22 +112,18 @@ def _sme(a_ref: _F, a_dis: _F, m: int, conv: str) -> float:
 def _spe(f_ref: _C, f_dis: _C, a_ref: _F, a_dis: _F, m: int, conv: str) -> float:
     n = f_ref.shape[0] * m
     # coefficients that are zero up to rounding have phase 0 (both conventions: bob's value
-    # there would be the phase of rounding noise); make them 1
+    # there would be the phase of rounding noise)
     z_ref = a_ref <= _PHASE_TOL * float(a_ref.max())
     z_dis = a_dis <= _PHASE_TOL * float(a_dis.max())
-    if z_ref.any():
-        f_ref = np.where(z_ref, 1.0, f_ref)
-    if z_dis.any():
-        f_dis = np.where(z_dis, 1.0, f_dis)
     if conv == "bob":
         d = np.angle(f_ref)
-        d -= np.angle(f_dis)
+        d[z_ref] = 0.0
+        e = np.angle(f_dis)
+        e[z_dis] = 0.0
+        d -= e
         d *= d
         return float(d.sum() / n)
-    # arg F - arg F', wrapped to (-pi, pi]: the angle of F * conj(F'), in real arithmetic so
-    # that identical spectra give exactly 0
-    xr, xi, yr, yi = f_ref.real, f_ref.imag, f_dis.real, f_dis.imag
-    phi = np.arctan2(xi * yr - xr * yi, xr * yr + xi * yi)
+    phi = wrapped_phase_difference(f_ref.real, f_ref.imag, f_dis.real, f_dis.imag, z_ref, z_dis)
     phi *= phi
     return _full_sum(phi, m) / n
 
