@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from .datasets.base import Sample, iter_sample_images
 from .errors import ConfigurationError, FeatureStoreError, IQALivenessError, ModelFileError
-from .faces import Face, FaceDetector, get_face_detector, select_face
+from .faces import Face, FaceDetector, GivenDetector, get_face_detector, select_face
 from .store import (
     ExtractorInfo,
     extractor_info,
@@ -101,20 +101,24 @@ def _face_key(extractor: Any) -> tuple[str | int, str] | None:
 
 
 def shared_faces(
-    image: Any, extractors: Mapping[str, Any], names: Sequence[str]
+    image: Any, extractors: Mapping[str, Any], names: Sequence[str], given: Face | None = None
 ) -> dict[str, list[Face | None] | None]:
     """One face detection per image, shared by every extractor using the same detector.
 
     Extractors with a ``detector`` parameter whose ``transform`` accepts ``faces`` (colour
     texture, deep tests) get ``faces=[face]`` from a single detection of ``image`` by that
     detector, with their ``face`` selection rule. When no face is found they get None and
-    apply their own ``on_no_face`` rule. Returns ``{extractor name: faces argument}``.
+    apply their own ``on_no_face`` rule. ``given`` (the face a database gives for this image)
+    replaces the detection for all of them. Returns ``{extractor name: faces argument}``.
     """
     found: dict[tuple[str | int, str], list[Face | None] | None] = {}
     out: dict[str, list[Face | None] | None] = {}
     for name in names:
         key = _face_key(extractors[name])
         if key is None:
+            continue
+        if given is not None:
+            out[name] = [given]
             continue
         if key not in found:
             det_spec, how = key
@@ -134,10 +138,18 @@ def _describe(exc: BaseException) -> tuple[str, str]:
     return type(exc).__name__, str(exc) or type(exc).__name__
 
 
+def _given_face(sample: Sample) -> Face | None:
+    """The face the database gives for ``sample`` (its box and/or eyes), or None."""
+    if sample.box is None and sample.eyes is None:
+        return None
+    return GivenDetector(box=sample.box, eyes=sample.eyes).face()
+
+
 def extract_batch(
     samples: Sequence[Sample],
     extractors: Mapping[str, Any],
     infos: Sequence[ExtractorInfo],
+    given_faces: bool = False,
 ) -> tuple[list[Sample], dict[str, NDArray[np.float64]], dict[str, list[Any]]]:
     """Extract one batch in memory: ``(stored samples, features by extractor, failed table)``.
 
@@ -171,7 +183,8 @@ def extract_batch(
                 row: dict[str, NDArray[np.float64]] = {}
                 extractor = ""
                 try:
-                    shared = shared_faces(image, extractors, [i.name for i in infos])
+                    given = _given_face(s) if given_faces else None
+                    shared = shared_faces(image, extractors, [i.name for i in infos], given)
                     for info in infos:
                         extractor = info.name
                         ex = extractors[info.name]
@@ -226,8 +239,9 @@ def _run_batch(
     infos: Sequence[ExtractorInfo],
     parts: str,
     attrs: Mapping[str, Any],
+    given_faces: bool = False,
 ) -> tuple[int, int]:
-    ok, features, failed = extract_batch(batch, extractors, infos)
+    ok, features, failed = extract_batch(batch, extractors, infos, given_faces)
     write_shard(parts, new_shard_name(), samples=_sample_columns(ok), features=features,
                 extractors=infos, failed=failed, attrs=attrs)
     return len(ok), len(failed["sample_id"])
@@ -243,6 +257,7 @@ def extract_to_store(
     *,
     attrs: Mapping[str, Any] | None = None,
     retry_failed: bool = False,
+    given_faces: bool = False,
 ) -> ExtractionReport:
     """Extract features of ``samples`` with each extractor into the store ``path``.
 
@@ -273,6 +288,10 @@ def extract_to_store(
         Root attributes of the store, e.g. ``{"dataset": "nuaa", "protocol": "official"}``.
     retry_failed : bool
         Extract again the samples recorded as failed.
+    given_faces : bool
+        Use the face box and eyes the database gives (``Sample.box``, ``Sample.eyes``) for the
+        extractors that take faces (colour texture, deep tests) instead of detecting one;
+        samples without them are detected as usual.
 
     Returns
     -------
@@ -329,13 +348,13 @@ def extract_to_store(
     try:
         if n_jobs == 1:
             for batch in _batches(todo, batch_size):
-                report(*_run_batch(batch, extractors, infos, parts, attrs))
+                report(*_run_batch(batch, extractors, infos, parts, attrs, given_faces))
         else:
             from joblib import Parallel, delayed
 
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
             results = parallel(
-                delayed(_run_batch)(batch, extractors, infos, parts, attrs)
+                delayed(_run_batch)(batch, extractors, infos, parts, attrs, given_faces)
                 for batch in _batches(todo, batch_size)
             )
             for result in results:

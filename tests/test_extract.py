@@ -216,3 +216,36 @@ def test_repeated_kills_at_any_moment(tmp_path):
     assert rep.n_skipped + rep.n_extracted == 40
     assert sorted(fs.metadata["sample_id"]) == sorted(samples)
     assert not list(tmp_path.glob("*.tmp")) and not shard_dir(store).exists()
+
+
+class _FaceBox:
+    """Reports the face it is given (x, y, w, h), or -1s: checks what extract passes it."""
+
+    detector = "haar"
+    face = "largest"
+
+    def get_params(self, deep=True):
+        return {}
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array(["x", "y", "w", "h"], dtype=object)
+
+    def transform(self, images, faces=None):
+        if faces is None or faces[0] is None:
+            return np.full((len(images), 4), -1.0)
+        return np.array([list(f.box) for f in faces], dtype=np.float64)
+
+
+def test_given_faces(tmp_path):
+    from dataclasses import replace
+
+    db = make_image_folder(tmp_path / "db", 2)
+    a, b = list(get_dataset("folder", db).samples())
+    a = replace(a, box=(1, 2, 8, 9))
+    extract_to_store([a, b], {"f": _FaceBox()}, tmp_path / "given.h5", given_faces=True)
+    fs = read_features(tmp_path / "given.h5")
+    rows = dict(zip(fs.metadata["sample_id"], fs.X.tolist()))
+    assert rows[a.sample_id] == [1.0, 2.0, 8.0, 9.0]
+    assert rows[b.sample_id] == [-1.0] * 4  # no given face: detected (none on noise)
+    extract_to_store([a], {"f": _FaceBox()}, tmp_path / "detect.h5")
+    assert read_features(tmp_path / "detect.h5").X.tolist() == [[-1.0] * 4]
