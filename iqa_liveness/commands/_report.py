@@ -161,3 +161,52 @@ def table_markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines.append("|" + "|".join("---" for _ in header) + "|")
     lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def det_png(curves: Sequence[dict[str, Any]], path: str, *, title: str = "DET curve") -> None:
+    """Write a DET plot as PNG with matplotlib (the optional ``plot`` extra).
+
+    Raises
+    ------
+    ConfigurationError
+        When matplotlib is not installed (write ``.svg`` instead: it needs nothing).
+    """
+    from ..errors import ConfigurationError
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ConfigurationError(
+            "a PNG plot needs matplotlib (pip install 'iqa-liveness[plot]'); "
+            "or give a .svg file name, which needs nothing"
+        ) from exc
+    lo, hi = float(_probit(_TICKS[0])), float(_probit(_TICKS[-1]))
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for i, c in enumerate(curves):
+        colour = _COLOURS[i % len(_COLOURS)]
+        far, frr = _det_points(c["negatives"], c["positives"])
+        ax.plot(_probit(far), _probit(frr), color=colour, label=str(c.get("label", "")))
+        if c.get("threshold") is not None:
+            from ..metrics import farfrr
+
+            fa, fr = farfrr(c["negatives"], c["positives"], float(c["threshold"]))
+            ax.plot(_probit(fa), _probit(fr), "o", mfc="none", color=colour)
+    ticks = _probit(_TICKS)
+    labels = [f"{100 * t:g}" for t in _TICKS]
+    ax.set_xticks(ticks, labels)
+    ax.set_yticks(ticks, labels)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.plot([lo, hi], [lo, hi], ls="--", color="#999", lw=0.8)
+    ax.grid(True, color="#ddd")
+    ax.set_xlabel("APCER / FAR (%): attacks accepted")
+    ax.set_ylabel("BPCER / FRR (%): bona fide rejected")
+    ax.set_title(title)
+    if curves:
+        ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

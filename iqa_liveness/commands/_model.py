@@ -1,0 +1,326 @@
+"""The command line's model: feature configuration + classifier + threshold + provenance.
+
+:class:`CliModel` is what ``train`` writes and ``evaluate`` / ``predict`` / ``fuse`` read. It
+is persisted without pickle: an HDF5 file whose root attributes hold JSON (format, version,
+feature families with their configuration and names, working resolution, provenance) and whose
+``/classifier`` group holds the estimator's state, numpy arrays as datasets and every other
+value as JSON. Loading re-creates only classes on an allow-list
+(:data:`ALLOWED_CLASSIFIERS`) from that state, so a crafted file cannot run code.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+from numpy.typing import NDArray
+
+from .. import __version__
+from ..errors import ModelFileError
+
+__all__ = ["CliModel", "save_cli_model", "load_cli_model", "ALLOWED_CLASSIFIERS"]
+
+FORMAT = "iqa-liveness-cli-model"
+FORMAT_VERSION = 1
+
+#: Classes a model file may name (module, class).
+ALLOWED_CLASSIFIERS: dict[str, tuple[str, str]] = {
+    "ShrinkageLDA": ("iqa_liveness.classifiers", "ShrinkageLDA"),
+    "LibSVMClassifier": ("iqa_liveness.classifiers", "LibSVMClassifier"),
+    "ScoreFusion": ("iqa_liveness.fusion", "ScoreFusion"),
+}
+
+
+@dataclass
+class CliModel:
+    """A trained liveness model as the command line uses it.
+
+    Attributes
+    ----------
+    families : list of dict
+        ``{"name": "quality", "config": {...}, "feature_names": [...]}`` per feature family,
+        in column order.
+    classifier : estimator
+        Fitted, with ``score_samples`` and ``threshold_``.
+    working_resolution : (width, height) or None
+        Median resolution of the training images; ``predict`` brings inputs to it.
+    provenance : dict
+        Package version, date, training data description, threshold source, dev EER.
+    """
+
+    families: list[dict[str, Any]]
+    classifier: Any
+    working_resolution: tuple[int, int] | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    members: list[CliModel] = field(default_factory=list)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.classifier.threshold_)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f"{f['name']}__{n}" for f in self.families for n in f["feature_names"]]
+
+    def scores(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(self.classifier.score_samples(X), dtype=np.float64)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"}:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def _write_estimator(group: h5py.Group, est: Any) -> None:
+    name = type(est).__name__
+    if name not in ALLOWED_CLASSIFIERS:
+        raise ModelFileError(f"cannot save a {name}; known: {', '.join(ALLOWED_CLASSIFIERS)}")
+    state = est.__getstate__() if hasattr(est, "__getstate__") else dict(vars(est))
+    plain: dict[str, Any] = {}
+    arrays = group.create_group("arrays")
+    for k, v in state.items():
+        if isinstance(v, np.ndarray):
+            if v.dtype == object or v.dtype.kind == "U":
+                arrays.create_dataset(k, data=np.asarray(v.astype(str), dtype=h5py.string_dtype()))
+                arrays[k].attrs["strings"] = "object" if v.dtype == object else "unicode"
+            else:
+                arrays.create_dataset(k, data=v)
+        else:
+            try:
+                json.dumps(_encode(v))
+            except (TypeError, ValueError) as exc:
+                raise ModelFileError(f"{name}.{k} ({type(v).__name__}) cannot be saved") from exc
+            plain[k] = _encode(v)
+    group.attrs["class"] = name
+    group.attrs["state"] = json.dumps(plain, sort_keys=True)
+
+
+def _read_estimator(group: h5py.Group) -> Any:
+    import importlib
+
+    name = str(group.attrs.get("class", ""))
+    if name not in ALLOWED_CLASSIFIERS:
+        raise ModelFileError(f"model names an unknown classifier class {name!r}")
+    module, cls = ALLOWED_CLASSIFIERS[name]
+    klass = getattr(importlib.import_module(module), cls)
+    state = _decode(json.loads(str(group.attrs["state"])))
+    for k, ds in group["arrays"].items():
+        kind = ds.attrs.get("strings", "")
+        if kind:
+            values = [v.decode() if isinstance(v, bytes) else str(v) for v in ds[...]]
+            state[k] = np.asarray(values, dtype=object if kind == "object" else str)
+        else:
+            state[k] = ds[...]
+    est = klass.__new__(klass)
+    if hasattr(est, "__setstate__"):
+        est.__setstate__(state)
+    else:  # pragma: no cover
+        est.__dict__.update(state)
+    return est
+
+
+def _write_model(g: h5py.Group, model: CliModel) -> None:
+    prov = dict(model.provenance)
+    prov.setdefault("package_version", __version__)
+    prov.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    g.attrs["families"] = json.dumps(_encode(model.families))
+    g.attrs["working_resolution"] = json.dumps(
+        None if model.working_resolution is None else list(model.working_resolution)
+    )
+    g.attrs["provenance"] = json.dumps(_encode(prov), sort_keys=True)
+    g.attrs["threshold"] = model.threshold
+    g.attrs["n_members"] = len(model.members)
+    _write_estimator(g.create_group("classifier"), model.classifier)
+    for i, member in enumerate(model.members):
+        _write_model(g.create_group(f"member_{i}"), member)
+
+
+def _read_model(g: h5py.Group, path: Path) -> CliModel:
+    families = _decode(json.loads(str(g.attrs["families"])))
+    res = json.loads(str(g.attrs["working_resolution"]))
+    prov = _decode(json.loads(str(g.attrs["provenance"])))
+    if "classifier" not in g:
+        raise ModelFileError(f"{path}: the classifier is missing")
+    clf = _read_estimator(g["classifier"])
+    members = []
+    for i in range(int(g.attrs.get("n_members", 0))):
+        if f"member_{i}" not in g:
+            raise ModelFileError(f"{path}: fused model member {i} is missing")
+        members.append(_read_model(g[f"member_{i}"], path))
+    model = CliModel(
+        families, clf, None if res is None else (int(res[0]), int(res[1])), prov, members
+    )
+    external = prov.get("external_tests") or []
+    n = len(members) if members else (len(external) or len(model.feature_names))
+    n_in = getattr(clf, "n_features_in_", n)
+    if n_in != n:
+        raise ModelFileError(f"{path}: classifier takes {n_in} inputs, the model names {n}")
+    return model
+
+
+def save_cli_model(model: CliModel, path: str | os.PathLike[str]) -> None:
+    """Write ``model`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            _write_model(f, model)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_cli_model(path: str | os.PathLike[str]) -> CliModel:
+    """Read a model written by :func:`save_cli_model`.
+
+    Raises
+    ------
+    ModelFileError
+        For a missing, truncated or foreign file, another format version or missing parts.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                raise ModelFileError(f"{path} is not an iqa-liveness model file")
+            version = int(f.attrs.get("format_version", -1))
+            if version != FORMAT_VERSION:
+                raise ModelFileError(
+                    f"{path}: model format version {version}; this iqa-liveness reads "
+                    f"version {FORMAT_VERSION}"
+                )
+            return _read_model(f, path)
+    except ModelFileError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise ModelFileError(f"{path}: unreadable or truncated model file ({exc})") from exc
+
+
+def all_families(model: CliModel) -> list[dict[str, Any]]:
+    """Feature families a model needs (a fused model: the union of its members'), in order."""
+    if not model.members:
+        return list(model.families)
+    out: list[dict[str, Any]] = []
+    for m in model.members:
+        for f in all_families(m):
+            same = [g for g in out if g["name"] == f["name"]]
+            if same and same[0] != f:
+                raise ModelFileError(
+                    f"fused members use family {f['name']!r} with different configurations"
+                )
+            if not same:
+                out.append(f)
+    return out
+
+
+def score_features(model: CliModel, columns: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
+    """Scores from per-family feature blocks ``{family name: (n, d) array}``."""
+    if not model.members:
+        X = np.hstack([columns[f["name"]] for f in model.families])
+        return model.scores(X)
+    S = np.column_stack([score_features(m, columns) for m in model.members])
+    return model.scores(S)
+
+
+@dataclass
+class ScoredSet:
+    """Samples scored by a model: what ``evaluate`` needs (FeatureSet-like attributes)."""
+
+    sample_id: NDArray[np.object_]
+    y: NDArray[np.int8]
+    metadata: dict[str, NDArray[Any]]
+    failed: dict[str, NDArray[Any]]
+
+
+def member_scores(
+    model: CliModel, paths: str | os.PathLike[str] | list[Any]
+) -> tuple[ScoredSet, NDArray[np.float64]]:
+    """Score the samples of one or more stores (joined by sample id) with a (fused) model.
+
+    Each feature family the model needs is read from the first store that holds it. Samples
+    are those present in every store used, in the order of the first; a sample recorded as
+    failed in any store used counts as failed.
+    """
+    from ..store import read_features, store_extractors
+    from ._common import UsageError
+
+    plist = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    fams = all_families(model)
+    if not fams:
+        raise UsageError("this model fuses external scores (CSV); evaluate it on a CSV score file")
+    by_store: dict[int, list[str]] = {}
+    for f in fams:
+        for k, p in enumerate(plist):
+            infos = store_extractors(p)
+            if infos is None:
+                raise UsageError(f"no feature store at {p}")
+            if any(i.name == f["name"] for i in infos):
+                by_store.setdefault(k, []).append(f["name"])
+                break
+        else:
+            raise UsageError(f"no store among {[str(p) for p in plist]} holds {f['name']!r}")
+    sets = {k: read_features(plist[k], names) for k, names in by_store.items()}
+    first = sets[min(sets)]
+    common = set(first.sample_id.tolist())
+    for fs in sets.values():
+        common &= set(fs.sample_id.tolist())
+    keep = np.array([sid in common for sid in first.sample_id], dtype=bool)
+    order = first.sample_id[keep]
+    columns: dict[str, NDArray[np.float64]] = {}
+    failed_rows: dict[str, list[Any]] = {}
+    for fs in sets.values():
+        index = {sid: i for i, sid in enumerate(fs.sample_id)}
+        rows = np.array([index[sid] for sid in order], dtype=np.intp)
+        for info in fs.extractors:
+            f = next(g for g in fams if g["name"] == info.name)
+            if list(info.feature_names) != list(f["feature_names"]):
+                raise UsageError(
+                    f"family {info.name!r} of the store holds other features than the model's"
+                )
+            sl = fs.columns(info.name)
+            columns[info.name] = np.asarray(fs.X[rows, sl], dtype=np.float64)
+        for c, values in fs.failed.items():
+            failed_rows.setdefault(c, []).extend(np.asarray(values).tolist())
+    # a failed sample once, whichever store recorded it
+    seen: set[str] = set()
+    pick = []
+    for i, sid in enumerate(failed_rows.get("sample_id", [])):
+        if sid not in seen:
+            seen.add(sid)
+            pick.append(i)
+    failed = {c: np.asarray([v[i] for i in pick], dtype=object) for c, v in failed_rows.items()}
+    scored = ScoredSet(
+        sample_id=order,
+        y=first.y[keep],
+        metadata={k: v[keep] for k, v in first.metadata.items()},
+        failed=failed,
+    )
+    return scored, score_features(model, columns)

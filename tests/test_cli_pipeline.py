@@ -1,0 +1,340 @@
+"""``train``, ``evaluate``, ``predict`` and ``fuse`` end to end on a tiny simulated tree."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import cv2
+import h5py
+import numpy as np
+import pytest
+
+from iqa_liveness.cli import main
+from iqa_liveness.commands._model import load_cli_model
+from iqa_liveness.errors import ModelFileError
+from iqa_liveness.simulate import build_standin_dataset
+from iqa_liveness.store import read_features
+
+MEASURES = "MSE,PSNR,SC,MD,NAE,LMSE,NXC,MAS"
+KEYS = {
+    "threshold",
+    "far",
+    "frr",
+    "hter",
+    "eer",
+    "apcer",
+    "apcer_per_species",
+    "bpcer",
+    "acer",
+    "auc",
+    "n_bona_fide",
+    "n_attack",
+    "n_failed",
+}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pipeline")
+    root = d / "data"
+    build_standin_dataset(root, per_subject=3, size=(64, 48), seed=2)
+    for split in ("train", "dev", "test"):
+        rc = main(
+            [
+                "extract",
+                "--dataset",
+                "folder",
+                "--root",
+                str(root),
+                "--split",
+                split,
+                "--features",
+                "quality",
+                "--measures",
+                MEASURES,
+                "--output",
+                str(d / f"{split}.h5"),
+                "-q",
+            ]
+        )
+        assert rc == 0
+    return d
+
+
+def _json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_train_with_dev_and_evaluate_json(work, capsys):
+    model = work / "lda.iqa"
+    assert (
+        main(
+            [
+                "train",
+                "--features",
+                str(work / "train.h5"),
+                "--dev",
+                str(work / "dev.h5"),
+                "--output",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    assert "development set" in capsys.readouterr().err
+    m = load_cli_model(model)
+    assert m.working_resolution == (64, 48)
+    assert m.provenance["train"]["n_bona_fide"] == 6 and m.provenance["dev"]["n_attack"] == 12
+    assert (
+        main(["evaluate", "--model", str(model), "--features", str(work / "test.h5"), "--json"])
+        == 0
+    )
+    r = _json(capsys)
+    assert KEYS <= set(r)
+    assert (r["n_bona_fide"], r["n_attack"], r["n_failed"]) == (6, 12, 0)
+    assert set(r["apcer_per_species"]) == {"print", "replay"}
+    assert r["threshold"] == pytest.approx(m.threshold) and r["threshold_source"] == "model"
+    # consistency of the reported rates with the definitions
+    assert r["hter"] == pytest.approx((r["far"] + r["frr"]) / 2)
+    assert r["apcer"] == pytest.approx(max(r["apcer_per_species"].values()))
+    assert r["bpcer"] == r["frr"] and r["acer"] == pytest.approx((r["apcer"] + r["bpcer"]) / 2)
+    # recompute FAR/FRR from the model's own scores at its threshold
+    fs = read_features(work / "test.h5")
+    s = m.scores(fs.X)
+    assert r["far"] == pytest.approx(np.mean(s[fs.y == 0] >= m.threshold))
+    assert r["frr"] == pytest.approx(np.mean(s[fs.y == 1] < m.threshold))
+
+
+def test_threshold_override_and_plot(work, tmp_path, capsys):
+    model = work / "lda.iqa"
+    if not model.exists():
+        main(
+            [
+                "train",
+                "--features",
+                str(work / "train.h5"),
+                "--dev",
+                str(work / "dev.h5"),
+                "--output",
+                str(model),
+                "-q",
+            ]
+        )
+    svg = tmp_path / "det.svg"
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(model),
+                "--features",
+                str(work / "test.h5"),
+                "--json",
+                "--threshold",
+                "1e9",
+                "--plot",
+                str(svg),
+            ]
+        )
+        == 0
+    )
+    r = _json(capsys)
+    assert r["threshold"] == 1e9 and r["threshold_source"] == "--threshold"
+    assert (r["far"], r["frr"]) == (0.0, 1.0)  # nothing accepted
+    assert svg.read_text().startswith("<svg")
+
+
+def test_train_without_dev_says_out_of_fold(work, tmp_path, capsys):
+    model = tmp_path / "svm.iqa"
+    assert (
+        main(
+            [
+                "train",
+                "--features",
+                str(work / "train.h5"),
+                "--classifier",
+                "svm",
+                "--output",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "no --dev given" in err and "subject-wise" in err and "out-of-fold" in err
+    assert "out-of-fold" in load_cli_model(model).provenance["threshold_source"]
+
+
+def test_predict_images_video_and_bad_file(work, tmp_path, capsys):
+    model = work / "lda.iqa"
+    if not model.exists():
+        main(
+            [
+                "train",
+                "--features",
+                str(work / "train.h5"),
+                "--dev",
+                str(work / "dev.h5"),
+                "--output",
+                str(model),
+                "-q",
+            ]
+        )
+    live = sorted((work / "data" / "live").rglob("*.png"))[0]
+    attack = sorted((work / "data" / "spoof" / "print").rglob("*.png"))[0]
+    big = tmp_path / "big.png"  # twice the working resolution: brought back to 64x48
+    cv2.imwrite(str(big), cv2.resize(cv2.imread(str(live)), (128, 96)))
+    video = tmp_path / "v.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 48))
+    for _ in range(4):
+        writer.write(cv2.imread(str(live)))
+    writer.release()
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"junk")
+    args = ["predict", "--model", str(model), str(live), str(attack), str(big), str(video)]
+    assert main([*args, "--json"]) == 0
+    r = _json(capsys)
+    m = load_cli_model(model)
+    res = {x["input"]: x for x in r["results"]}
+    assert r["working_resolution"] == [64, 48]
+    for x in r["results"]:
+        assert x["decision"] == ("bona_fide" if x["score"] >= m.threshold else "attack")
+    assert res[str(big)]["scale"] == pytest.approx(0.5)
+    v = res[str(video)]
+    assert v["kind"] == "video" and v["n_frames"] == 4
+    assert v["score"] == pytest.approx(np.mean([f["score"] for f in v["frames"]]))
+    # the same image scored from a file and through the CLI equals the model on its features
+    fs = read_features(work / "train.h5")
+    i = list(fs.sample_id).index(live.relative_to(work / "data").as_posix())
+    assert res[str(live)]["score"] == pytest.approx(float(m.scores(fs.X[i : i + 1])[0]))
+    # a batch with one bad file completes, reports it, exits 4
+    assert main(["predict", "--model", str(model), str(live), str(bad)]) == 4
+    out = capsys.readouterr()
+    assert str(live) in out.out and "bad.png" in out.err
+    assert main(["predict", "--model", str(model), str(bad), "-q"]) == 3
+
+
+def test_fuse_models_and_csv(work, tmp_path, capsys):
+    lda, svm = tmp_path / "a.iqa", tmp_path / "b.iqa"
+    for path, clf in ((lda, "lda"), (svm, "svm")):
+        assert (
+            main(
+                [
+                    "train",
+                    "--features",
+                    str(work / "train.h5"),
+                    "--dev",
+                    str(work / "dev.h5"),
+                    "--classifier",
+                    clf,
+                    "--output",
+                    str(path),
+                    "-q",
+                ]
+            )
+            == 0
+        )
+    fused = tmp_path / "f.iqa"
+    assert (
+        main(
+            [
+                "fuse",
+                "--models",
+                str(lda),
+                str(svm),
+                "--dev",
+                str(work / "dev.h5"),
+                "--output",
+                str(fused),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    fm = load_cli_model(fused)
+    assert len(fm.members) == 2 and fm.provenance["members"] == ["a", "b"]
+    assert (
+        main(["evaluate", "--model", str(fused), "--features", str(work / "test.h5"), "--json"])
+        == 0
+    )
+    r = _json(capsys)
+    assert KEYS <= set(r) and r["n_bona_fide"] + r["n_attack"] == 18
+    # CSV scores of the two models on dev and test, fused as external tests
+    for split in ("dev", "test"):
+        for path in (lda, svm):
+            main(
+                [
+                    "evaluate",
+                    "--model",
+                    str(path),
+                    "--features",
+                    str(work / f"{split}.h5"),
+                    "--scores",
+                    str(tmp_path / f"{split}_{path.stem}.csv"),
+                    "--json",
+                ]
+            )
+        capsys.readouterr()
+        rows = {}
+        for path in (lda, svm):
+            with open(tmp_path / f"{split}_{path.stem}.csv", newline="") as fh:
+                for row in csv.DictReader(fh):
+                    rows.setdefault(row["sample_id"], dict(row, score=None))[path.stem] = row[
+                        "score"
+                    ]
+        with open(tmp_path / f"{split}.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["sample_id", "label", "attack_type", "a", "b"])
+            for sid, row in rows.items():
+                w.writerow([sid, row["label"], row["attack_type"], row["a"], row["b"]])
+    ext = tmp_path / "ext.iqa"
+    assert main(["fuse", "--dev", str(tmp_path / "dev.csv"), "--output", str(ext), "-q"]) == 0
+    assert (
+        main(["evaluate", "--model", str(ext), "--features", str(tmp_path / "test.csv"), "--json"])
+        == 0
+    )
+    r2 = _json(capsys)
+    # same scores, same fusion method: the CSV route gives the model route's numbers
+    assert r2["hter"] == pytest.approx(r["hter"]) and r2["auc"] == pytest.approx(r["auc"])
+
+
+def test_model_file_errors(work, tmp_path, capsys):
+    model = work / "lda.iqa"
+    if not model.exists():
+        main(
+            [
+                "train",
+                "--features",
+                str(work / "train.h5"),
+                "--dev",
+                str(work / "dev.h5"),
+                "--output",
+                str(model),
+                "-q",
+            ]
+        )
+    truncated = tmp_path / "t.iqa"
+    truncated.write_bytes(model.read_bytes()[:300])
+    with pytest.raises(ModelFileError):
+        load_cli_model(truncated)
+    assert main(["evaluate", "--model", str(truncated), "--features", str(work / "test.h5")]) == 3
+    assert capsys.readouterr().err.count("\n") == 1
+    crafted = tmp_path / "c.iqa"
+    crafted.write_bytes(model.read_bytes())
+    with h5py.File(crafted, "a") as f:
+        f["classifier"].attrs["class"] = "os.system"
+    with pytest.raises(ModelFileError, match="unknown classifier"):
+        load_cli_model(crafted)
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(tmp_path / "absent.iqa"),
+                "--features",
+                str(work / "test.h5"),
+            ]
+        )
+        == 3
+    )
