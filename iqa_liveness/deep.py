@@ -424,11 +424,15 @@ class OnnxLivenessTest:
         return [*per, self.spec.name]
 
     def patches(
-        self, image_rgb: NDArray[np.uint8], box: Sequence[float]
+        self, image_rgb: NDArray[np.uint8], box: Sequence[float], *, map_box: bool = True
     ) -> list[NDArray[np.uint8]]:
-        """The model-ready crops (in the sidecar's channel order) of one face, per model."""
+        """The model-ready crops (in the sidecar's channel order) of one face, per model.
+
+        ``map_box=False`` skips the sidecar's box mapping, for boxes that already come from the
+        detector the model was trained with.
+        """
         img = image_rgb if self.spec.channel_order == "RGB" else image_rgb[:, :, ::-1]
-        mapped = self.spec.box_mapping.apply(box)
+        mapped = self.spec.box_mapping.apply(box) if map_box else tuple(box)
         size = (self.spec.width, self.spec.height)
         return [crop_patch(img, mapped, m.crop_scale, size) for m in self.spec.models]
 
@@ -472,11 +476,14 @@ class OnnxLivenessTest:
             combined = float(v.max())
         return np.array([*per, combined])
 
-    def score_face(self, image_rgb: NDArray[np.uint8], box: Sequence[float]) -> NDArray[np.float64]:
+    def score_face(
+        self, image_rgb: NDArray[np.uint8], box: Sequence[float], *, map_box: bool = True
+    ) -> NDArray[np.float64]:
         """Per-model scores and the combined score of the face ``box = (x, y, w, h)``."""
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
             raise SidecarError("deep tests take (H, W, 3) uint8 RGB images")
-        return self.scores_from_logits(self.logits(self.patches(image_rgb, box)))
+        patches = self.patches(image_rgb, box, map_box=map_box)
+        return self.scores_from_logits(self.logits(patches))
 
 
 def _as_uint8_rgb(image: Any) -> NDArray[np.uint8]:
