@@ -172,3 +172,14 @@ def test_folder_bad_video_reported(tmp_path):
         get_dataset("folder", tmp_path / "attack")
     with pytest.raises(DatasetError, match="split"):
         list(ds.samples("train"))
+
+
+def test_summary(tmp_path):
+    make_nuaa(tmp_path)
+    ds = get_dataset("nuaa", tmp_path, missing="skip")
+    with pytest.warns(DatasetWarning):
+        summary = ds.summary()
+    assert summary == {
+        "train": {"bona_fide": 4, "attack": 4, "attack:print": 4, "subjects": 2},
+        "test": {"bona_fide": 2, "attack": 2, "attack:print": 2, "subjects": 2},
+    }

@@ -477,6 +477,27 @@ class Dataset(ABC):
                 stacklevel=2,
             )
 
+    def summary(self, protocol: str | None = None) -> dict[str, dict[str, int]]:
+        """Sample counts of ``protocol`` per split: bona fide, attack, and per attack type.
+
+        Returns ``{split: {"bona_fide": n, "attack": n, "attack:<type>": n, "subjects": n}}``.
+        Enumerates every sample (and opens every video for its frame count).
+        """
+        out: dict[str, dict[str, int]] = {}
+        subjects: dict[str, set[str]] = {}
+        for s in self.samples(protocol=protocol):
+            split = s.split or ""
+            counts = out.setdefault(split, {"bona_fide": 0, "attack": 0})
+            counts[s.label] = counts.get(s.label, 0) + 1
+            if s.label == ATTACK:
+                key = f"attack:{s.attack_type or 'unknown'}"
+                counts[key] = counts.get(key, 0) + 1
+            if s.subject is not None:
+                subjects.setdefault(split, set()).add(s.subject)
+        for split, counts in out.items():
+            counts["subjects"] = len(subjects.get(split, ()))
+        return out
+
     def _problem(self, problems: list[tuple[str, str]], path: Path, reason: str) -> bool:
         """Record a problem; return whether the sample should still be yielded."""
         if self.missing == "raise":
