@@ -114,22 +114,23 @@ def rgb_to_hsv(rgb: NDArray[np.generic]) -> NDArray[np.float64]:
     """
     x = _rgb01(rgb)
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    lo = x.min(axis=-1)
-    v = x.max(axis=-1)
+    lo = np.minimum(np.minimum(r, g), b)  # (much faster than a reduction over the last axis)
+    v = np.maximum(np.maximum(r, g), b)
     chroma = v - lo
     notgrey = chroma != 0
     d = np.where(notgrey, chroma, 1.0)
-    h = np.zeros_like(v)
-    # later assignments win: red > green > blue, as in Octave
-    for base, p, q, channel in ((2 / 3, r, g, b), (1 / 3, b, r, g), (0.0, g, b, r)):
-        idx = (v == channel) & notgrey
-        value = 1 / 6 * (p - q) / d
-        if base:
-            value = base + value
-        h[idx] = value[idx]
-    h[h < 0] += 1.0
-    s = np.zeros_like(v)
-    s[notgrey] = 1.0 - lo[notgrey] / v[notgrey]
+    # Octave's operation order; red wins over green over blue when several are the maximum
+    h = np.where(
+        (v == r) & notgrey,
+        1 / 6 * (g - b) / d,
+        np.where(
+            (v == g) & notgrey,
+            1 / 3 + 1 / 6 * (b - r) / d,
+            np.where(notgrey, 2 / 3 + 1 / 6 * (r - g) / d, 0.0),
+        ),
+    )
+    h = np.where(h < 0, h + 1.0, h)
+    s = np.where(notgrey, 1.0 - lo / np.where(notgrey, v, 1.0), 0.0)
     return np.stack([h, s, v], axis=-1)
 
 
@@ -173,13 +174,20 @@ def rgb_to_ycbcr(
     """
     x = _rgb01(rgb)
     if coefficients == "exact":
-        y = x @ _EXACT_MATRIX.T
-        y = y * np.array([219.0, 224.0, 224.0]) / 255.0 + np.array([16.0, 128.0, 128.0]) / 255.0
-        y = y * 255.0
+        matrix, gain, offset = _EXACT_MATRIX, (219.0, 224.0, 224.0), (16.0, 128.0, 128.0)
     elif coefficients == "matlab":
-        y = x @ _MATLAB_DOC_MATRIX.T + np.array([16.0, 128.0, 128.0])
+        matrix, gain, offset = _MATLAB_DOC_MATRIX, (255.0,) * 3, (16.0, 128.0, 128.0)
     else:
         raise InvalidImageError(f"coefficients must be 'exact' or 'matlab', got {coefficients!r}")
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = np.empty(x.shape, dtype=np.float64)
+    for k in range(3):
+        m0, m1, m2 = matrix[k]
+        value = m0 * r + m1 * g + m2 * b
+        if coefficients == "exact":  # studio swing on [0, 1], then to 0..255 (Octave image)
+            y[..., k] = (value * gain[k] / 255.0 + offset[k] / 255.0) * 255.0
+        else:
+            y[..., k] = value + offset[k]
     return np.clip(round_half_away(y), 0, 255).astype(np.uint8)
 
 
