@@ -223,3 +223,15 @@ def test_broken_video_in_a_database_is_reported(tmp_path):
     broken = next(s for s in samples if s.source == str(bad))
     with pytest.raises(VideoReadError, match="7.avi"):
         broken.load()
+
+
+def test_3dmad_float_depth_in_millimetres(tmp_path):
+    import h5py
+
+    path = tmp_path / "Data" / "14_01_02.hdf5"
+    path.parent.mkdir()
+    with h5py.File(path, "w") as f:
+        f["Color_Data"] = np.zeros((1, 3, 8, 8), np.uint8)
+        f["Depth_Data"] = np.full((1, 8, 8), 1234.4, np.float64)
+    d = next(iter(get_dataset("3dmad", tmp_path, modality="depth").samples())).load()
+    assert d.dtype == np.uint16 and int(d[0, 0]) == 1234

@@ -317,9 +317,10 @@ def _hdf5_frame_to_image(frame: NDArray[np.generic]) -> NDArray[np.generic]:
     # 3DMAD stores colour frames planar, (3, H, W) RGB, and depth as (H, W) uint16/float.
     if frame.ndim == 3 and frame.shape[0] == 3 and frame.shape[2] != 3:
         frame = np.transpose(frame, (1, 2, 0))
-    if frame.dtype not in (np.uint8, np.uint16) and not np.issubdtype(frame.dtype, np.floating):
-        # depth maps in millimetres as int16/int32: keep them in uint16 range
-        frame = np.clip(frame, 0, 65535).astype(np.uint16)
+    if frame.dtype not in (np.uint8, np.uint16):
+        # depth maps in millimetres (integer or float): uint16, the package's 16-bit input
+        if not np.issubdtype(frame.dtype, np.floating) or float(np.nanmax(frame)) > 1.0:
+            frame = np.clip(np.nan_to_num(frame), 0, 65535).round().astype(np.uint16)
     return np.ascontiguousarray(frame)
 
 
