@@ -76,7 +76,7 @@ def test_bob_gpe_needs_bobs_own_smoothing(oracle, astronaut_grey_u8):
     # the standard (wrapped) GPE does not care which rounding I' has
     s1 = ed.gradient_phase_error(img, bob_i)
     s2 = ed.gradient_phase_error(img, cv_i)
-    assert s1 == pytest.approx(s2, rel=1e-9)
+    assert s1 == pytest.approx(s2, rel=1e-6)
 
 
 def test_compute_measures_in_registry(astronaut_grey_u8, astronaut_ctx):
@@ -112,7 +112,8 @@ def test_gradient_measures_against_numpy(shape):
     pa = np.arctan2(ga[1], ga[0])
     pb = np.arctan2(gb[1], gb[0])
     wrapped = np.angle(np.exp(1j * (pa - pb)))
-    assert ed.gradient_phase_error(a, b) == pytest.approx(np.mean(wrapped**2), rel=1e-9)
+    # (the final atan2 is in float32: angles to ~1e-7 rad)
+    assert ed.gradient_phase_error(a, b) == pytest.approx(np.mean(wrapped**2), rel=2e-6)
     # bob: numpy.gradient with spacing 5, mean absolute differences, no wrapping
     ga5, gb5 = np.gradient(a, 5.0), np.gradient(b, 5.0)
     bob_gme = np.mean(np.abs(np.hypot(*ga5) - np.hypot(*gb5)))
@@ -123,11 +124,12 @@ def test_gradient_measures_against_numpy(shape):
 
 def test_gpe_known_rotations():
     ramp = np.tile(np.arange(12.0), (12, 1))
-    assert ed.gradient_phase_error(ramp, ramp.T) == pytest.approx((np.pi / 2) ** 2)
-    assert ed.gradient_phase_error(ramp, -ramp) == pytest.approx(np.pi**2)
+    assert ed.gradient_phase_error(ramp, ramp.T) == pytest.approx((np.pi / 2) ** 2, rel=1e-6)
+    assert ed.gradient_phase_error(ramp, -ramp) == pytest.approx(np.pi**2, rel=1e-6)
     assert ed.gradient_phase_error(ramp, 7.0 * ramp) == 0.0
     # a zero gradient has phase 0: a flat image against a ramp pointing at phase pi/2
-    assert ed.gradient_phase_error(ramp, np.zeros_like(ramp)) == pytest.approx((np.pi / 2) ** 2)
+    expected = (np.pi / 2) ** 2
+    assert ed.gradient_phase_error(ramp, np.zeros_like(ramp)) == pytest.approx(expected, rel=1e-6)
     # GME of a ramp of slope s against flat: s^2 (standard), s/5 (bob)
     assert ed.gradient_magnitude_error(3.0 * ramp, np.zeros_like(ramp)) == pytest.approx(9.0)
     assert ed.gradient_magnitude_error(3.0 * ramp, 0 * ramp, "bob") == pytest.approx(0.6)
@@ -135,7 +137,7 @@ def test_gpe_known_rotations():
 
 def test_gpe_wrapping_bounds():
     a, b = _rng_image(3, smooth_it=False), _rng_image(4, smooth_it=False)
-    assert 0.0 < ed.gradient_phase_error(a, b) <= np.pi**2
+    assert 0.0 < ed.gradient_phase_error(a, b) <= np.pi**2 * (1 + 1e-6)
     # unwrapped absolute differences can exceed pi
     assert ed.gradient_phase_error(a, b, "bob") <= 2 * np.pi
 
@@ -333,4 +335,4 @@ def test_property_finite_and_bounded(h, w, seed, scale, conv):
     assert all(np.isfinite(val) and val >= 0.0 for val in v.values()), v
     assert v["TED"] <= 1.0 and v["TCD"] <= 1.0
     if conv == "standard":
-        assert v["GPE"] <= np.pi**2
+        assert v["GPE"] <= np.pi**2 * (1 + 1e-6)

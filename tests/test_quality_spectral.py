@@ -88,7 +88,7 @@ def test_half_spectrum_equals_full_fft2(shape):
     sme = np.sum((np.abs(fa) - np.abs(fb)) ** 2) / n
     assert sp.spectral_magnitude_error(a, b) == pytest.approx(sme, rel=1e-10)
     spe = np.sum(np.angle(fa * np.conj(fb)) ** 2) / n
-    assert sp.spectral_phase_error(a, b) == pytest.approx(spe, rel=1e-10)
+    assert sp.spectral_phase_error(a, b) == pytest.approx(spe, rel=2e-6)  # float32 atan2
     # bob: the rfft2 half, no weights, unwrapped phases
     ha, hb = np.fft.rfft2(a), np.fft.rfft2(b)
     bob_sme = np.sum((np.abs(ha) - np.abs(hb)) ** 2) / n
@@ -129,7 +129,7 @@ def test_parseval_and_scaling(shape):
     assert sp.spectral_magnitude_error(x, np.zeros(shape)) == pytest.approx(energy, rel=1e-10)
     assert sp.spectral_magnitude_error(x, 0.25 * x) == pytest.approx(0.5625 * energy, rel=1e-10)
     assert sp.spectral_phase_error(x, 0.25 * x) == pytest.approx(0.0, abs=1e-20)
-    assert sp.spectral_phase_error(x, -x) == pytest.approx(np.pi**2, rel=1e-12)
+    assert sp.spectral_phase_error(x, -x) == pytest.approx(np.pi**2, rel=1e-6)
 
 
 def test_spe_of_a_circular_shift():
@@ -138,7 +138,7 @@ def test_spe_of_a_circular_shift():
     v = np.fft.fftfreq(16) * 16
     turn = np.angle(np.exp(-2j * np.pi * v / 16))
     expected = np.mean(np.broadcast_to(turn**2, (12, 16)))
-    assert sp.spectral_phase_error(x, y) == pytest.approx(expected, rel=1e-9)
+    assert sp.spectral_phase_error(x, y) == pytest.approx(expected, rel=1e-6)
 
 
 def test_hlfi_sharpness_ordering():
@@ -194,4 +194,4 @@ def test_property_finite_and_bounded(h, w, seed, scale, conv):
     assert all(np.isfinite(val) and val >= 0.0 for val in v.values()), v
     assert v["HLFI"] <= 1.0 + 1e-12
     if conv == "standard":
-        assert v["SPE"] <= np.pi**2 + 1e-12
+        assert v["SPE"] <= np.pi**2 * (1 + 1e-6)

@@ -38,6 +38,8 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.fft
 from numpy.typing import ArrayLike, NDArray
@@ -95,9 +97,9 @@ def _column_weights(m: int) -> _F:
     return w
 
 
-def _full_sum(values: _F, m: int) -> float:
+def _full_sum(values: NDArray[np.floating[Any]], m: int) -> float:
     """Sum over the full spectrum of a conjugation-symmetric quantity given on the half."""
-    return float(values.sum(axis=0) @ _column_weights(m))
+    return float(values.sum(axis=0, dtype=np.float64) @ _column_weights(m))
 
 
 def _sme(a_ref: _F, a_dis: _F, m: int, conv: str) -> float:
