@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .datasets.base import Sample, iter_sample_images
+from .datasets.cache import FrameCache
 from .errors import ConfigurationError, FeatureStoreError, IQALivenessError, ModelFileError
 from .faces import Face, FaceDetector, GivenDetector, get_face_detector, select_face
 from .store import (
@@ -145,11 +146,31 @@ def _given_face(sample: Sample) -> Face | None:
     return GivenDetector(box=sample.box, eyes=sample.eyes).face()
 
 
+_CACHES: dict[str, FrameCache] = {}
+
+
+def _images(
+    group: Sequence[Sample], frame_cache: str | None
+) -> Iterator[tuple[Sample, NDArray[Any]]]:
+    """Images of one source: from the frame cache when it holds them all, else decoded."""
+    if frame_cache is not None:
+        key = f"{frame_cache}:{os.stat(frame_cache).st_mtime_ns}"  # a rebuilt cache reopens
+        if key not in _CACHES:
+            _CACHES[key] = FrameCache(frame_cache)
+        cache = _CACHES[key]
+        if all(s.sample_id in cache for s in group):
+            for s in group:
+                yield s, cache.load(s)
+            return
+    yield from iter_sample_images(group)
+
+
 def extract_batch(
     samples: Sequence[Sample],
     extractors: Mapping[str, Any],
     infos: Sequence[ExtractorInfo],
     given_faces: bool = False,
+    frame_cache: str | None = None,
 ) -> tuple[list[Sample], dict[str, NDArray[np.float64]], dict[str, list[Any]]]:
     """Extract one batch in memory: ``(stored samples, features by extractor, failed table)``.
 
@@ -178,7 +199,7 @@ def extract_batch(
     for group in groups.values():
         pending = {s.sample_id: s for s in group}
         try:
-            for s, image in iter_sample_images(group):
+            for s, image in _images(group, frame_cache):
                 pending.pop(s.sample_id, None)
                 row: dict[str, NDArray[np.float64]] = {}
                 extractor = ""
@@ -240,8 +261,9 @@ def _run_batch(
     parts: str,
     attrs: Mapping[str, Any],
     given_faces: bool = False,
+    frame_cache: str | None = None,
 ) -> tuple[int, int]:
-    ok, features, failed = extract_batch(batch, extractors, infos, given_faces)
+    ok, features, failed = extract_batch(batch, extractors, infos, given_faces, frame_cache)
     write_shard(parts, new_shard_name(), samples=_sample_columns(ok), features=features,
                 extractors=infos, failed=failed, attrs=attrs)
     return len(ok), len(failed["sample_id"])
@@ -258,6 +280,7 @@ def extract_to_store(
     attrs: Mapping[str, Any] | None = None,
     retry_failed: bool = False,
     given_faces: bool = False,
+    frame_cache: str | os.PathLike[str] | None = None,
 ) -> ExtractionReport:
     """Extract features of ``samples`` with each extractor into the store ``path``.
 
@@ -292,6 +315,9 @@ def extract_to_store(
         Use the face box and eyes the database gives (``Sample.box``, ``Sample.eyes``) for the
         extractors that take faces (colour texture, deep tests) instead of detecting one;
         samples without them are detected as usual.
+    frame_cache : path, optional
+        A cache written by :func:`iqa_liveness.datasets.cache.build_frame_cache`: the frames
+        of the samples it holds are read from it instead of being decoded.
 
     Returns
     -------
@@ -336,6 +362,7 @@ def extract_to_store(
     todo = [s for s in samples if s.sample_id not in done]
     n_ok = n_failed = 0
     parts = str(shard_dir(path))
+    cache = None if frame_cache is None else str(FrameCache(frame_cache).path)  # validates it
 
     def report(n: int, f: int) -> None:
         nonlocal n_ok, n_failed
@@ -348,13 +375,13 @@ def extract_to_store(
     try:
         if n_jobs == 1:
             for batch in _batches(todo, batch_size):
-                report(*_run_batch(batch, extractors, infos, parts, attrs, given_faces))
+                report(*_run_batch(batch, extractors, infos, parts, attrs, given_faces, cache))
         else:
             from joblib import Parallel, delayed
 
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
             results = parallel(
-                delayed(_run_batch)(batch, extractors, infos, parts, attrs, given_faces)
+                delayed(_run_batch)(batch, extractors, infos, parts, attrs, given_faces, cache)
                 for batch in _batches(todo, batch_size)
             )
             for result in results:
