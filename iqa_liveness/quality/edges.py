@@ -241,7 +241,7 @@ def sobel_edge_map(image: ArrayLike, convention: str = "standard") -> _B:
     return _edges_standard(*_sobel_standard(x))
 
 
-def _sobel_standard(x: _F) -> tuple[_F32, _F32]:
+def _sobel_standard(x: NDArray[np.floating[Any]]) -> tuple[_F32, _F32]:
     x32 = x if x.dtype == np.float32 else x.astype(np.float32)
     bx = cv2.Sobel(x32, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE)
     by = cv2.Sobel(x32, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE)
@@ -416,7 +416,7 @@ def _structure_response(ix: NDArray[Any], iy: NDArray[Any], k: float) -> NDArray
 _DX = np.array([[-1.0, 0.0, 1.0]], dtype=np.float32)
 
 
-def _harris_standard(x: _F) -> _F32:
+def _harris_standard(x: NDArray[np.floating[Any]]) -> _F32:
     x32 = x if x.dtype == np.float32 else x.astype(np.float32)
     ix = cv2.filter2D(x32, cv2.CV_32F, _DX, borderType=cv2.BORDER_REPLICATE)
     iy = cv2.filter2D(x32, cv2.CV_32F, _DX.T, borderType=cv2.BORDER_REPLICATE)
@@ -764,18 +764,35 @@ def _gradients(ctx: QualityContext) -> tuple[tuple[_F, _F], tuple[_F, _F], _F, _
     return g_ref, g_dis, m_ref, m_dis
 
 
+def _detector_inputs(ctx: QualityContext) -> tuple[NDArray[Any], NDArray[Any]]:
+    """``I`` and ``I'`` for the edge and corner detectors: float32 copies (standard, shared
+    by TED and TCD) or the float64 images (bob)."""
+    if ctx.convention == "bob":
+        return ctx.I, distorted_image(ctx)
+    ref = ctx.cached("edges.float32:I", lambda c: c.I.astype(np.float32))
+    dis = ctx.cached("edges.float32:I'", lambda c: distorted_image(c).astype(np.float32))
+    return ref, dis
+
+
 def ctx_ted(ctx: QualityContext) -> float:
     """TED between ``I`` and ``I'`` of a context (see :func:`total_edge_difference`)."""
     conv = ctx.convention
-    e_ref, e_dis = _cached_pair(ctx, "edge_map", lambda x: sobel_edge_map(x, conv))
-    return _ted_from_maps(e_ref, e_dis, conv)
+    edges = _edges_bob if conv == "bob" else _edges_standard
+    sobel = _sobel_bob if conv == "bob" else _sobel_standard
+    ref, dis = _detector_inputs(ctx)
+    return _ted_from_maps(edges(*sobel(ref)), edges(*sobel(dis)), conv)
 
 
 def ctx_tcd(ctx: QualityContext) -> float:
     """TCD between ``I`` and ``I'`` of a context (see :func:`total_corner_difference`)."""
-    conv = ctx.convention
-    c_ref, c_dis = _cached_pair(ctx, "corners", lambda x: harris_corners(x, conv))
-    return _tcd_from_counts(int(np.count_nonzero(c_ref)), int(np.count_nonzero(c_dis)))
+    ref, dis = _detector_inputs(ctx)
+    if ctx.convention == "bob":
+        n_ref = np.count_nonzero(_bob_regional_max(_harris_bob(ref)))
+        n_dis = np.count_nonzero(_bob_regional_max(_harris_bob(dis)))
+    else:
+        n_ref = np.count_nonzero(_corners_standard(_harris_standard(ref)))
+        n_dis = np.count_nonzero(_corners_standard(_harris_standard(dis)))
+    return _tcd_from_counts(int(n_ref), int(n_dis))
 
 
 def ctx_gme(ctx: QualityContext) -> float:
