@@ -217,10 +217,21 @@ _SVM_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class _Svm:
+    """A LIBSVM model; regression is evaluated in numpy from its support vectors.
+
+    LIBSVM sums the kernel expansion of a regressor in an OpenMP reduction whose order
+    depends on the threads, so its last bits vary from call to call; the numpy sum below is
+    the same expansion, evaluated deterministically (same input, same bytes out).
+    """
+
     path: str
     model: Any
     svm_type: int
     labels: tuple[int, ...]
+    sv: NDArray[np.float64]
+    coef: NDArray[np.float64]
+    rho: float
+    kernel: tuple[int, float, int, float]  # kernel_type, gamma, degree, coef0
 
     @classmethod
     def load(cls, path: Path) -> _Svm:
@@ -232,13 +243,50 @@ class _Svm:
             model = svmutil.svm_load_model(str(path))
         if model is None or not model.l:
             raise ModelFileError(f"LIBSVM cannot read model file {path}")
-        return cls(str(path), model, model.get_svm_type(), tuple(model.get_labels()))
+        svs = model.get_SV()
+        dim = max((max(v) for v in svs if v), default=0)
+        sv = np.zeros((len(svs), dim))
+        for i, v in enumerate(svs):
+            for k, val in v.items():
+                if k >= 1:
+                    sv[i, k - 1] = val
+        coef = np.array([c[0] for c in model.get_sv_coef()], dtype=np.float64)
+        p = model.param
+        kernel = (int(p.kernel_type), float(p.gamma), int(p.degree), float(p.coef0))
+        return cls(
+            str(path),
+            model,
+            model.get_svm_type(),
+            tuple(model.get_labels() or ()),
+            sv,
+            coef,
+            float(model.rho[0]),
+            kernel,
+        )
 
     def predict(self, x: dict[int, float]) -> float:
-        from libsvm.svm import gen_svm_nodearray, libsvm
-
-        nodes, _ = gen_svm_nodearray(x)
-        return float(libsvm.svm_predict(self.model, nodes))
+        """Regression value ``sum_i coef_i K(x, sv_i) - rho`` (LIBSVM's, in numpy)."""
+        if self.svm_type not in (3, 4):  # EPSILON_SVR, NU_SVR
+            raise ModelFileError(f"{self.path} is not a LIBSVM regression model")
+        dim = max([self.sv.shape[1], *x.keys()]) if x else self.sv.shape[1]
+        v = np.zeros(dim)
+        for k, val in x.items():
+            v[k - 1] = val
+        sv = np.zeros((self.sv.shape[0], dim))
+        sv[:, : self.sv.shape[1]] = self.sv
+        kind, gamma, degree, coef0 = self.kernel
+        if kind == 0:  # linear
+            kv = sv @ v
+        elif kind == 1:  # polynomial
+            kv = (gamma * (sv @ v) + coef0) ** degree
+        elif kind == 2:  # RBF
+            d = sv - v
+            kv = np.exp(-gamma * np.einsum("ij,ij->i", d, d))
+        elif kind == 3:  # sigmoid
+            kv = np.tanh(gamma * (sv @ v) + coef0)
+        else:
+            raise ModelFileError(f"{self.path}: unsupported LIBSVM kernel type {kind}")
+        return float(self.coef @ kv - self.rho)
 
     def probabilities(self, x: dict[int, float]) -> dict[int, float]:
         from libsvm.svm import c_double, gen_svm_nodearray, libsvm
