@@ -111,3 +111,49 @@ def test_parse_features_and_resolution_rule():
     assert same.shape == (480, 640) and s1 == 1.0
     up, s2 = bring_to_resolution(np.zeros((120, 160, 3), np.float64), (640, 480))
     assert up.shape == (480, 640, 3) and s2 == 4.0
+
+
+def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "data"
+    build_standin_dataset(root, per_subject=4, size=(64, 48), seed=3)  # 72 images
+    out = tmp_path / "f.h5"
+    cmd = [
+        sys.executable,
+        "-m",
+        "iqa_liveness",
+        "extract",
+        "--dataset",
+        "folder",
+        "--root",
+        str(root),
+        "--features",
+        "quality",
+        "--output",
+        str(out),
+        "--batch-size",
+        "2",
+    ]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    parts = tmp_path / "f.h5.parts"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if parts.is_dir() and len(list(parts.glob("*.h5"))) >= 2:
+            break
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        pytest.skip("extraction finished before it could be interrupted")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and err.strip().count("\n") == 0
+    done = len(read_features(out))
+    assert 0 < done < 72
+    rc = subprocess.run(cmd + ["--quiet"], capture_output=True, text=True, timeout=300)
+    assert rc.returncode == 0, rc.stderr
+    fs = read_features(out)
+    assert len(fs) == 72 and len(set(fs.sample_id)) == 72

@@ -68,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=32, help="samples per shard (work lost on a kill)"
     )
+    parser.add_argument(
+        "--given-faces",
+        action="store_true",
+        help="use the database's face boxes / eye positions instead of detecting faces",
+    )
     add_common_flags(parser, jobs=True)
 
 
@@ -167,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 attrs=attrs,
                 retry_failed=args.retry_failed,
+                given_faces=args.given_faces,
             )
             n_skipped += rep.n_skipped
             n_extracted += rep.n_extracted
