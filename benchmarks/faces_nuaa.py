@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def main() -> None:
         }
     result["detect_ms_median"] = round(1e3 * float(np.median(times)), 3)
     result["detect_ms_p95"] = round(1e3 * float(np.percentile(times, 95)), 3)
+    result["load_average_1min"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result, indent=2))
 
 

@@ -12,13 +12,15 @@
   full size, Haar.
 * ``features_per_frame_ms``: the default ``ColourTextureFeatures`` (YuNet + crop + features).
 
-OpenCV and BLAS are limited to one thread.
+OpenCV and BLAS are limited to one thread. The 1-minute load average is printed: on a shared
+machine other processes inflate the times.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -100,6 +102,8 @@ def main() -> None:
             "opencv": cv2.__version__,
             "numpy": np.__version__,
             "cpu": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "load_average_1min": round(os.getloadavg()[0], 2),
         }
     )
     print(json.dumps(result, indent=2))
