@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -274,7 +274,7 @@ def extract_to_store(
     extractors: Mapping[str, Any],
     path: str | os.PathLike[str],
     n_jobs: int = 1,
-    progress: bool = False,
+    progress: bool | Callable[[int, int, int], None] = False,
     batch_size: int = 32,
     *,
     attrs: Mapping[str, Any] | None = None,
@@ -303,8 +303,9 @@ def extract_to_store(
     n_jobs : int
         Worker processes (joblib); each writes its own shards, no rows go through one writer.
         ``-1`` uses every core.
-    progress : bool
-        Print progress to stderr.
+    progress : bool or callable
+        ``True`` prints progress to stderr; a callable is called after every batch with
+        ``(samples done, samples to do, failed so far)`` of this call.
     batch_size : int
         Samples per shard: the work lost when the process is killed.
     attrs : mapping, optional
@@ -368,7 +369,9 @@ def extract_to_store(
         nonlocal n_ok, n_failed
         n_ok += n
         n_failed += f
-        if progress:
+        if callable(progress):
+            progress(n_ok + n_failed, len(todo), n_failed)
+        elif progress:
             print(f"\rextract: {n_ok + n_failed}/{len(todo)} samples, {n_failed} failed",
                   end="", file=sys.stderr, flush=True)
 
@@ -387,7 +390,7 @@ def extract_to_store(
             for result in results:
                 report(*result)
     finally:
-        if progress:
+        if progress and not callable(progress):
             print(file=sys.stderr)
         merge_shards(path, attrs)
     return ExtractionReport(str(path), len(samples), len(samples) - len(todo), n_ok, n_failed)

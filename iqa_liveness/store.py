@@ -303,18 +303,36 @@ def merge_shards(path: str | os.PathLike[str], attrs: Mapping[str, Any] | None =
     added = 0
     try:
         with h5py.File(tmp, "w") as out:
-            _create_layout(out, infos or [], root_attrs)
-            seen: set[str] = set()
-            for src in sources:
-                with h5py.File(src, "r") as f:
-                    added += _copy_rows(f, out, seen, "samples", infos or [])
-            seen_failed = set(seen)  # a sample that succeeded on a retry is no longer failed
-            for src in sources:
-                with h5py.File(src, "r") as f:
-                    _copy_rows(f, out, seen_failed, "failed", [])
             if path.exists():
-                with h5py.File(path, "r") as f:
-                    added -= f["samples"]["sample_id"].shape[0]
+                # the store as it is: raw copy of its datasets (chunks are not recompressed)
+                with h5py.File(path, "r") as main:
+                    for group in ("samples", "features", "failed"):
+                        main.copy(main[group], out, name=group)
+                    seen = set(_ids(main, "samples"))
+                    old_failed = _ids(main, "failed")
+                for key, value in root_attrs.items():
+                    out.attrs[key] = (
+                        value if isinstance(value, (int, float, np.number)) else str(value)
+                    )
+                out.attrs["format"] = FORMAT
+                out.attrs["format_version"] = FORMAT_VERSION
+                out.attrs["package_version"] = __version__
+            else:
+                _create_layout(out, infos or [], root_attrs)
+                seen = set()
+                old_failed = np.zeros(0, dtype=object)
+            n_before = len(seen)
+            for shard in shards:
+                with h5py.File(shard, "r") as f:
+                    added += _copy_rows(f, out, seen, "samples", infos or [])
+            # a sample that succeeded on a retry is no longer failed
+            if any(i in seen for i in old_failed):
+                _drop_failed(out, seen)
+            seen_failed = set(seen) | set(old_failed)
+            for shard in shards:
+                with h5py.File(shard, "r") as f:
+                    _copy_rows(f, out, seen_failed, "failed", [])
+            assert len(seen) == n_before + added
         _commit(tmp, path)
     finally:
         if tmp.exists():
@@ -324,6 +342,21 @@ def merge_shards(path: str | os.PathLike[str], attrs: Mapping[str, Any] | None =
     if parts.is_dir() and not any(parts.iterdir()):
         parts.rmdir()
     return added
+
+
+def _drop_failed(out: h5py.File, ids: set[str]) -> None:
+    """Rewrite the (small) ``/failed`` group of ``out`` without the rows of ``ids``."""
+    g = out["failed"]
+    keep = np.array([i not in ids for i in _read_strings(g["sample_id"])], dtype=bool)
+    columns = {
+        name: (_read_strings(ds) if ds.dtype.kind == "O" else ds[...])[keep]
+        for name, ds in g.items()
+    }
+    for name, values in columns.items():
+        ds = g[name]
+        ds.resize(len(values), axis=0)
+        if len(values):
+            ds[...] = values
 
 
 def _block_rows(width: int) -> int:

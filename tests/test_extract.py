@@ -249,3 +249,14 @@ def test_given_faces(tmp_path):
     assert rows[b.sample_id] == [-1.0] * 4  # no given face: detected (none on noise)
     extract_to_store([a], {"f": _FaceBox()}, tmp_path / "detect.h5")
     assert read_features(tmp_path / "detect.h5").X.tolist() == [[-1.0] * 4]
+
+
+def test_progress_callback(tmp_path):
+    samples = list(get_dataset("folder", make_image_folder(tmp_path / "db", 5)).samples())
+    calls = []
+    extract_to_store(samples, {"ms": MeanStdFeatures(dark=60.0)}, tmp_path / "f.h5",
+                     batch_size=2, progress=lambda done, total, failed: calls.append(
+                         (done, total, failed)))
+    fs = read_features(tmp_path / "f.h5")
+    assert [c[0] for c in calls] == [2, 4, 5] and {c[1] for c in calls} == {5}
+    assert calls[-1][2] == len(fs.failed["sample_id"])
