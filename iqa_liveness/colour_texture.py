@@ -60,15 +60,14 @@ class _Settings:
     lbp_matlab_rounding: bool
     lpq_window: int
     lpq_rho: float
-    coalbp_scale: int
-    coalbp_radius: int
+    coalbp_scales: tuple[tuple[int, int], ...]
     ycbcr_coefficients: str
     tolerance: float
 
     def length(self, descriptor: str) -> int:
         if descriptor == "LBP":
             return int(lbp_mapping(self.lbp_points, self.lbp_mapping).max()) + 1  # type: ignore[arg-type]
-        return 256 if descriptor == "LPQ" else 1024
+        return 256 if descriptor == "LPQ" else 1024 * len(self.coalbp_scales)
 
     def names(self) -> list[str]:
         out = []
@@ -92,9 +91,21 @@ class _Settings:
             return lambda c: lpq_histogram(
                 c, self.lpq_window, self.lpq_rho, tolerance=self.tolerance
             )
-        return lambda c: coalbp_histogram(
-            c, self.coalbp_scale, self.coalbp_radius, tolerance=self.tolerance
+        return lambda c: np.concatenate(
+            [coalbp_histogram(c, s, r, tolerance=self.tolerance) for s, r in self.coalbp_scales]
         )
+
+
+def _coalbp_pairs(scales: Any) -> tuple[tuple[int, int], ...]:
+    try:
+        pairs = tuple((int(s), int(r)) for s, r in scales)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"coalbp_scales must be (scale, radius) pairs such as [(1, 2)], got {scales!r}"
+        ) from None
+    if not pairs:
+        raise ConfigurationError("coalbp_scales is empty")
+    return pairs
 
 
 def _parse_blocks(descriptors: Any) -> tuple[tuple[str, str], ...]:
@@ -211,8 +222,10 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
         reproduces the 6-/4-decimal rounding of the authors' ``lbp.m``.
     lpq_window, lpq_rho
         LPQ parameters (:func:`~iqa_liveness.texture.lpq_histogram`).
-    coalbp_scale, coalbp_radius
-        CoALBP parameters (:func:`~iqa_liveness.texture.coalbp_histogram`).
+    coalbp_scales : sequence of (scale, radius)
+        CoALBP settings (:func:`~iqa_liveness.texture.coalbp_histogram`); several pairs are
+        concatenated, each normalised on its own: ``[(1, 2), (2, 4), (4, 8)]`` is the
+        multi-scale CoALBP of the 2016 paper (3 x 1024 values per channel).
     ycbcr_coefficients : {"exact", "matlab"}
         BT.601 matrix (:func:`~iqa_liveness.texture.rgb_to_ycbcr`).
     tolerance : float
@@ -244,8 +257,7 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
         lbp_matlab_rounding: bool = False,
         lpq_window: int = 7,
         lpq_rho: float = 0.9,
-        coalbp_scale: int = 1,
-        coalbp_radius: int = 2,
+        coalbp_scales: Sequence[Sequence[int]] = ((1, 2),),
         ycbcr_coefficients: str = "exact",
         tolerance: float = 1e-9,
         n_jobs: int | None = None,
@@ -261,8 +273,7 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
         self.lbp_matlab_rounding = lbp_matlab_rounding
         self.lpq_window = lpq_window
         self.lpq_rho = lpq_rho
-        self.coalbp_scale = coalbp_scale
-        self.coalbp_radius = coalbp_radius
+        self.coalbp_scales = coalbp_scales
         self.ycbcr_coefficients = ycbcr_coefficients
         self.tolerance = tolerance
         self.n_jobs = n_jobs
@@ -296,15 +307,20 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
             lbp_matlab_rounding=bool(self.lbp_matlab_rounding),
             lpq_window=self.lpq_window,
             lpq_rho=float(self.lpq_rho),
-            coalbp_scale=self.coalbp_scale,
-            coalbp_radius=self.coalbp_radius,
+            coalbp_scales=_coalbp_pairs(self.coalbp_scales),
             ycbcr_coefficients=self.ycbcr_coefficients,
             tolerance=float(self.tolerance),
         )
         key = repr(settings)
         if getattr(self, "_checked_settings", None) != key:
             # run every descriptor once on a blank face: bad parameters fail here, early
-            _describe(np.zeros((settings.size, settings.size, 3), np.uint8), settings)
+            try:
+                _describe(np.zeros((settings.size, settings.size, 3), np.uint8), settings)
+            except IQALivenessError as exc:
+                raise ConfigurationError(
+                    f"the descriptor parameters do not fit a {settings.size}x{settings.size} "
+                    f"face: {exc}"
+                ) from exc
             self._checked_settings = key
         return settings
 

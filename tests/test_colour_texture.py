@@ -134,6 +134,26 @@ def test_configurable_descriptors():
     assert riu2.n_features_out_ == 30
 
 
+def test_multiscale_coalbp_matches_the_oracle():
+    rgb = np.load(shared_path("oracles", "colour_texture", "random_rgb64.npy"))
+    root = shared_path("oracles", "colour_texture")
+    v = json.loads((root / "vectors.json").read_text())["images"]["random_rgb64"]["YCbCr"]
+    ctf = ColourTextureFeatures(
+        descriptors=["YCbCr_CoALBP"],
+        detector="none",
+        coalbp_scales=[[1, 2], [2, 4], [4, 8]],
+        tolerance=0,
+    )
+    row = ctf.fit_transform([rgb])[0]
+    assert row.shape == (3 * 3072,) and ctf.get_feature_names_out()[-1] == "YCbCr_Cr_CoALBP_3071"
+    ref = [
+        v["channels"][c][f"coalbp_s{s}_r{r}_plus"]["nh"]
+        for c in ("Y", "Cb", "Cr")
+        for s, r in ((1, 2), (2, 4), (4, 8))
+    ]
+    assert row.tolist() == np.concatenate(ref).tolist()
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -147,6 +167,8 @@ def test_configurable_descriptors():
         {"lpq_window": 4},
         {"ycbcr_coefficients": "bt709"},
         {"n_jobs": "2"},
+        {"descriptors": ["HSV_CoALBP"], "coalbp_scales": [1, 2]},
+        {"descriptors": ["HSV_CoALBP"], "coalbp_scales": [[40, 40]]},
     ],
 )
 def test_bad_parameters(params):
