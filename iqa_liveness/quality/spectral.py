@@ -38,8 +38,6 @@ References
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.fft
 from numpy.typing import ArrayLike, NDArray
@@ -69,8 +67,9 @@ HLFI_LOW = 0.15
 HLFI_HIGH = 0.35
 #: bob's HLFI: width of its column band, as a fraction of the number of columns.
 BOB_HLFI_BAND = 0.15
-# A Fourier coefficient smaller than this fraction of the largest one is zero up to rounding
-# (the FFT's absolute error is about 1e-16 * sqrt(log NM) * ||I||_2): its phase is taken as 0.
+# A Fourier coefficient smaller than this fraction of sum|I| (which bounds every |F|) is zero
+# up to rounding (the FFT's absolute error is about 1e-16 * sqrt(log NM) * ||I||_2): its
+# phase is taken as 0.
 _PHASE_TOL = 1e-12
 
 
@@ -97,37 +96,106 @@ def _column_weights(m: int) -> _F:
     return w
 
 
-def _full_sum(values: NDArray[np.floating[Any]], m: int) -> float:
-    """Sum over the full spectrum of a conjugation-symmetric quantity given on the half."""
-    return float(values.sum(axis=0, dtype=np.float64) @ _column_weights(m))
+_STRIP_BYTES = 1 << 18  # the passes over the spectra run on strips of ~256 KiB per array
 
 
-def _sme(a_ref: _F, a_dis: _F, m: int, conv: str) -> float:
-    d = a_ref - a_dis
-    d *= d
-    n = a_ref.shape[0] * m
-    if conv == "bob":
-        return float(d.sum() / n)
-    return _full_sum(d, m) / n
+def _strip_rows(n: int, half: int) -> int:
+    return max(1, min(n, _STRIP_BYTES // (8 * half)))
 
 
-def _spe(f_ref: _C, f_dis: _C, a_ref: _F, a_dis: _F, m: int, conv: str) -> float:
-    n = f_ref.shape[0] * m
-    # coefficients that are zero up to rounding have phase 0 (both conventions: bob's value
-    # there would be the phase of rounding noise)
-    z_ref = a_ref <= _PHASE_TOL * float(a_ref.max())
-    z_dis = a_dis <= _PHASE_TOL * float(a_dis.max())
-    if conv == "bob":
-        d = np.angle(f_ref)
-        d[z_ref] = 0.0
-        e = np.angle(f_dis)
-        e[z_dis] = 0.0
-        d -= e
-        d *= d
-        return float(d.sum() / n)
-    phi = wrapped_phase_difference(f_ref.real, f_ref.imag, f_dis.real, f_dis.imag, z_ref, z_dis)
-    phi *= phi
-    return _full_sum(phi, m) / n
+def _hlfi_rows(n: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Rows of the HLFI low and high bands: ``|u| < 0.15 N`` and ``|u| >= 0.35 N``."""
+    k = np.arange(n)
+    k_row = np.minimum(k, n - k)  # |signed row frequency index|
+    return k_row < HLFI_LOW * n, k_row >= HLFI_HIGH * n
+
+
+def _phase_tolerance(image: _F) -> float:
+    """``1e-12 * sum|I|``: ``sum|I|`` bounds every ``|F|`` (and is ``|F(0,0)|`` for I >= 0)."""
+    total = float(image.sum()) if float(image.min()) >= 0.0 else float(np.abs(image).sum())
+    return _PHASE_TOL * total
+
+
+def _add_magnitude_sums(sums: _F, a: _F, low: NDArray[np.bool_], high: NDArray[np.bool_]) -> None:
+    sums[0] += a.sum(axis=0)
+    if low.any():
+        sums[1] += a[low].sum(axis=0)
+    if high.any():
+        sums[2] += a[high].sum(axis=0)
+
+
+def _magnitude_sums(f: _C) -> _F:
+    """Column sums of ``|F|`` over all rows, the HLFI low rows and the HLFI high rows."""
+    n, half = f.shape
+    low, high = _hlfi_rows(n)
+    rows = _strip_rows(n, half)
+    sums = np.zeros((3, half))
+    buf = np.empty((rows, half))
+    for r0 in range(0, n, rows):
+        r1 = min(r0 + rows, n)
+        a = buf[: r1 - r0]
+        np.abs(f[r0:r1], out=a)
+        _add_magnitude_sums(sums, a, low[r0:r1], high[r0:r1])
+    return sums
+
+
+def _spectral_errors(
+    f_ref: _C, f_dis: _C, tol_ref: float, tol_dis: float, m: int, conv: str
+) -> tuple[float, float, _F]:
+    """SME, SPE and the magnitude sums of ``F_ref`` (for HLFI) in one pass over strips.
+
+    Coefficients at or below ``tol`` are zero up to rounding and have phase 0 (in both
+    conventions: bob's value there would be the phase of rounding noise).
+    """
+    n, half = f_ref.shape
+    low, high = _hlfi_rows(n)
+    rows = _strip_rows(n, half)
+    sme_cols = np.zeros(half)
+    spe_cols = np.zeros(half)
+    sums = np.zeros((3, half))
+    buf = np.empty((4, rows, half))
+    for r0 in range(0, n, rows):
+        r1 = min(r0 + rows, n)
+        fr, fd = f_ref[r0:r1], f_dis[r0:r1]
+        a_ref, a_dis, t1, t2 = buf[:, : r1 - r0]
+        np.abs(fr, out=a_ref)
+        np.abs(fd, out=a_dis)
+        _add_magnitude_sums(sums, a_ref, low[r0:r1], high[r0:r1])
+        np.subtract(a_ref, a_dis, out=t1)
+        t1 *= t1
+        sme_cols += t1.sum(axis=0)
+        z_ref = a_ref <= tol_ref
+        z_dis = a_dis <= tol_dis
+        if conv == "bob":  # unwrapped: numpy.angle differences
+            np.arctan2(fr.imag, fr.real, out=t1)
+            t1[z_ref] = 0.0
+            np.arctan2(fd.imag, fd.real, out=t2)
+            t2[z_dis] = 0.0
+            t1 -= t2
+            t1 *= t1
+            spe_cols += t1.sum(axis=0)
+        else:
+            phi = wrapped_phase_difference(fr.real, fr.imag, fd.real, fd.imag, z_ref, z_dis)
+            phi *= phi
+            spe_cols += phi.sum(axis=0, dtype=np.float64)
+    size = n * m
+    if conv == "bob":  # the rfft2 half, unweighted
+        return float(sme_cols.sum()) / size, float(spe_cols.sum()) / size, sums
+    w = _column_weights(m)
+    return float(sme_cols @ w) / size, float(spe_cols @ w) / size, sums
+
+
+def _errors_of(reference: ArrayLike, distorted: ArrayLike, conv: str) -> tuple[float, float]:
+    ref, dis = _pair(reference, distorted)
+    sme, spe, _ = _spectral_errors(
+        half_spectrum(ref),
+        half_spectrum(dis),
+        _phase_tolerance(ref),
+        _phase_tolerance(dis),
+        ref.shape[1],
+        conv,
+    )
+    return sme, spe
 
 
 def spectral_magnitude_error(
@@ -158,9 +226,7 @@ def spectral_magnitude_error(
     >>> spectral_magnitude_error(x, x)
     0.0
     """
-    conv = check_convention(convention)
-    ref, dis = _pair(reference, distorted)
-    return _sme(np.abs(half_spectrum(ref)), np.abs(half_spectrum(dis)), ref.shape[1], conv)
+    return _errors_of(reference, distorted, check_convention(convention))[0]
 
 
 def spectral_phase_error(
@@ -174,8 +240,8 @@ def spectral_phase_error(
     :math:`(-\pi, \pi]`, so that two coefficients of the same phase have no error whether
     their phases read :math:`+\pi` or :math:`-\pi` (read literally, a real negative
     coefficient whose imaginary part is :math:`\pm 10^{-12}` after rounding would add
-    :math:`4\pi^2`). A coefficient below ``1e-12`` times the largest one (zero up to the
-    FFT's rounding) has phase 0.
+    :math:`4\pi^2`). A coefficient below ``1e-12 * sum|I|`` (which bounds every
+    :math:`|F|`; zero up to the FFT's rounding) has phase 0.
 
     ``"bob"``: over the ``rfft2`` half, unwrapped (``numpy.angle`` differences). The rule
     for zero coefficients applies here too: bob's value would be the phase of rounding noise
@@ -201,24 +267,18 @@ def spectral_phase_error(
     >>> bool(np.isclose(spectral_phase_error(z, -z), np.pi**2))  # every phase turned by pi
     True
     """
-    conv = check_convention(convention)
-    ref, dis = _pair(reference, distorted)
-    f_ref, f_dis = half_spectrum(ref), half_spectrum(dis)
-    return _spe(f_ref, f_dis, np.abs(f_ref), np.abs(f_dis), ref.shape[1], conv)
+    return _errors_of(reference, distorted, check_convention(convention))[1]
 
 
-def _hlfi_standard(a: _F, m: int) -> float:
-    n = a.shape[0]
-    k_row = np.minimum(np.arange(n), n - np.arange(n))  # |row frequency index|
-    k_col = np.arange(a.shape[1])  # |column frequency index| of the rfft2 half
+def _hlfi_standard(sums: _F, n: int, m: int) -> float:
     w = _column_weights(m)
-    total = float(a.sum(axis=0) @ w)
+    total = float(sums[0] @ w)
     if total <= 0.0:
         return 1.0
-    low_r, low_c = k_row < HLFI_LOW * n, k_col < HLFI_LOW * m
-    high_r, high_c = k_row >= HLFI_HIGH * n, k_col >= HLFI_HIGH * m
-    low = float(a[low_r][:, low_c].sum(axis=0) @ w[low_c])
-    high = float(a[high_r][:, high_c].sum(axis=0) @ w[high_c])
+    k_col = np.arange(sums.shape[1])  # |column frequency index| of the rfft2 half
+    low_c, high_c = k_col < HLFI_LOW * m, k_col >= HLFI_HIGH * m
+    low = float(sums[1][low_c] @ w[low_c])
+    high = float(sums[2][high_c] @ w[high_c])
     return abs(low - high) / total
 
 
@@ -229,8 +289,8 @@ def _bob_band(m: int) -> tuple[int, int]:
     return centre - half, centre + half
 
 
-def _hlfi_bob(a: _F, m: int) -> float:
-    half_cols = a.sum(axis=0)
+def _hlfi_bob(sums: _F, m: int) -> float:
+    half_cols = sums[0]
     c = np.arange(m)
     full_cols = half_cols[np.minimum(c, m - c)]  # column c and M - c have equal sums
     total = float(full_cols.sum())
@@ -282,38 +342,50 @@ def high_low_frequency_index(image: ArrayLike, convention: str = "standard") -> 
     """
     conv = check_convention(convention)
     x = _image(image)
-    a = np.abs(half_spectrum(x))
+    return _hlfi(_magnitude_sums(half_spectrum(x)), x.shape, conv)
+
+
+def _hlfi(sums: _F, shape: tuple[int, int], conv: str) -> float:
     if conv == "bob":
-        return _hlfi_bob(a, x.shape[1])
-    return _hlfi_standard(a, x.shape[1])
+        return _hlfi_bob(sums, shape[1])
+    return _hlfi_standard(sums, shape[0], shape[1])
 
 
 # --------------------------------------------------------------------------------------------
 # context adaptors (shared spectra)
 # --------------------------------------------------------------------------------------------
-def _spectra(ctx: QualityContext) -> tuple[_C, _C, _F, _F]:
-    f_ref = ctx.cached("spectral.rfft2:I", lambda c: half_spectrum(c.I))
-    f_dis = ctx.cached("spectral.rfft2:I'", lambda c: half_spectrum(distorted_image(c)))
-    a_ref = ctx.cached("spectral.abs:I", lambda c: np.abs(f_ref))
-    a_dis = ctx.cached("spectral.abs:I'", lambda c: np.abs(f_dis))
-    return f_ref, f_dis, a_ref, a_dis
+def _spectrum_of_I(ctx: QualityContext) -> _C:
+    return ctx.cached("spectral.rfft2:I", lambda c: half_spectrum(c.I))
+
+
+def _errors(ctx: QualityContext) -> tuple[float, float]:
+    def compute(c: QualityContext) -> tuple[float, float]:
+        dis = distorted_image(c)
+        f_dis = c.cached("spectral.rfft2:I'", lambda _: half_spectrum(dis))
+        tol_ref = c.cached("spectral.phase_tolerance:I", lambda _: _phase_tolerance(c.I))
+        sme, spe, sums = _spectral_errors(
+            _spectrum_of_I(c), f_dis, tol_ref, _phase_tolerance(dis), c.shape[1], c.convention
+        )
+        c.cached("spectral.magnitude_sums:I", lambda _: sums)
+        return sme, spe
+
+    return ctx.cached("spectral.sme_spe", compute)
 
 
 def ctx_sme(ctx: QualityContext) -> float:
-    """SME between ``I`` and ``I'`` of a context (see :func:`spectral_magnitude_error`)."""
-    _, _, a_ref, a_dis = _spectra(ctx)
-    return _sme(a_ref, a_dis, ctx.shape[1], ctx.convention)
+    """SME between ``I`` and ``I'`` of a context (see :func:`spectral_magnitude_error`).
+
+    SME and SPE are computed together in one pass (the first one asked for pays for both).
+    """
+    return _errors(ctx)[0]
 
 
 def ctx_spe(ctx: QualityContext) -> float:
     """SPE between ``I`` and ``I'`` of a context (see :func:`spectral_phase_error`)."""
-    return _spe(*_spectra(ctx), ctx.shape[1], ctx.convention)
+    return _errors(ctx)[1]
 
 
 def ctx_hlfi(ctx: QualityContext) -> float:
     """HLFI of ``I`` of a context (see :func:`high_low_frequency_index`)."""
-    f_ref = ctx.cached("spectral.rfft2:I", lambda c: half_spectrum(c.I))
-    a_ref = ctx.cached("spectral.abs:I", lambda c: np.abs(f_ref))
-    if ctx.convention == "bob":
-        return _hlfi_bob(a_ref, ctx.shape[1])
-    return _hlfi_standard(a_ref, ctx.shape[1])
+    sums = ctx.cached("spectral.magnitude_sums:I", lambda c: _magnitude_sums(_spectrum_of_I(c)))
+    return _hlfi(sums, ctx.shape, ctx.convention)
