@@ -316,6 +316,10 @@ def test_bad_input():
         ed.gradient_phase_error(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)))
     with pytest.raises(InvalidImageError):
         ed.sobel_edge_map(np.zeros((0, 5)))
+    bad = np.zeros((8, 8))
+    bad[3, 3] = np.nan
+    with pytest.raises(InvalidImageError, match="NaN"):
+        ed.gradient_magnitude_error(bad, np.zeros((8, 8)))
     with pytest.raises(ValueError):
         ed.harris_corners(np.zeros((8, 8)), convention="matlab")
 

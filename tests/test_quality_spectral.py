@@ -175,6 +175,8 @@ def test_bad_input():
         sp.spectral_magnitude_error(np.zeros((8, 8)), np.zeros((9, 8)))
     with pytest.raises(InvalidImageError):
         sp.high_low_frequency_index(np.zeros((8, 8, 3)))
+    with pytest.raises(InvalidImageError):
+        sp.spectral_phase_error(np.full((8, 8), np.inf), np.zeros((8, 8)))
     with pytest.raises(ValueError):
         sp.high_low_frequency_index(np.zeros((8, 8)), convention="shifted")
 

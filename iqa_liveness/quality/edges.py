@@ -100,6 +100,8 @@ def _image(image: ArrayLike) -> _F:
     arr = np.ascontiguousarray(image, dtype=np.float64)
     if arr.ndim != 2 or arr.size == 0:
         raise InvalidImageError(f"a grey image of shape (H, W) is needed, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise InvalidImageError("the image holds NaN or infinite values")
     return arr
 
 
