@@ -38,10 +38,10 @@ def test_features_by_hand():
     # 40 of a 41-wide image is not a block boundary of the original
     x = np.zeros((16, 41))
     x[:, 40:] = 10.0
-    bh = J._axis_features(np.diff(x, axis=1), 41)[0]
+    bh = J._axis_features(np.diff(x, axis=1), 41, 1)[0]
     assert bh == 0
     x[:, 32:] = 10.0
-    assert J._axis_features(np.diff(x, axis=1), 41)[0] == pytest.approx(10 / 4)
+    assert J._axis_features(np.diff(x, axis=1), 41, 1)[0] == pytest.approx(10 / 4)
 
 
 def test_zero_crossings():
@@ -72,3 +72,15 @@ def test_degenerate_values():
     rng = np.random.default_rng(1)
     for shape in [(16, 16), (17, 300), (33, 19)]:
         assert np.isfinite(J.jqi(rng.uniform(0, 255, shape)))
+
+
+def test_zero_crossing_rate_equals_sign_definition():
+    rng = np.random.default_rng(7)
+    x = np.round(rng.uniform(0, 255, (40, 56)) / 40) * 40  # many equal neighbours (d = 0)
+    d = np.diff(x, axis=1)
+    s = np.sign(d)
+    z_h = np.mean((s[:, :-1] * s[:, 1:]) < 0)
+    d = np.diff(x, axis=0)
+    s = np.sign(d)
+    z_v = np.mean((s[:-1] * s[1:]) < 0)
+    assert J.jqi_features(x)[2] == pytest.approx((z_h + z_v) / 2, rel=1e-15)

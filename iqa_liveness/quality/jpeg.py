@@ -69,13 +69,19 @@ JQI_TOO_SMALL = -2.0
 FEATURE_FLOOR = 1e-6
 
 
-def _axis_features(d: NDArray[np.float64], n: int) -> tuple[float, float, float]:
-    """B, A, Z along the last axis of the difference image ``d`` of an image ``n`` wide."""
+def _axis_features(d: NDArray[np.float64], n: int, axis: int) -> tuple[float, float, float]:
+    """B, A, Z of the difference image ``d`` taken along ``axis`` of an image ``n`` long.
+
+    A zero crossing is a negative product of neighbouring differences (the original's
+    ``sign(d1) sign(d2) < 0``; identical as long as the product does not underflow, i.e.
+    for any difference of pixel values above 1e-150).
+    """
     ad = np.abs(d)
-    b = float(ad[:, 7 : 8 * (n // 8) - 1 : 8].mean())
-    a = (8.0 * float(ad.mean()) - b) / 7.0
-    s = np.sign(d)
-    z = float(np.count_nonzero(s[:, :-1] * s[:, 1:] < 0)) / (d.shape[0] * (d.shape[1] - 1))
+    cut = slice(7, 8 * (n // 8) - 1, 8)  # 1-based columns 8, 16, ..., 8 (floor(n/8) - 1)
+    b = float((ad[:, cut] if axis == 1 else ad[cut]).mean())
+    a = (8.0 * float(ad.sum()) / ad.size - b) / 7.0
+    prod = d[:, :-1] * d[:, 1:] if axis == 1 else d[:-1] * d[1:]
+    z = float(np.count_nonzero(prod < 0)) / prod.size
     return b, a, z
 
 
@@ -101,8 +107,8 @@ def jqi_features(grey: NDArray[np.floating]) -> tuple[float, float, float]:
     x = np.asarray(grey, dtype=np.float64)
     if x.ndim != 2 or min(x.shape) < 16:
         raise ValueError(f"jqi_features needs a 2-D image of at least 16x16, got {x.shape}")
-    bh, ah, zh = _axis_features(np.diff(x, axis=1), x.shape[1])
-    bv, av, zv = _axis_features(np.diff(x, axis=0).T, x.shape[0])
+    bh, ah, zh = _axis_features(x[:, 1:] - x[:, :-1], x.shape[1], 1)
+    bv, av, zv = _axis_features(x[1:] - x[:-1], x.shape[0], 0)
     return (bh + bv) / 2.0, (ah + av) / 2.0, (zh + zv) / 2.0
 
 
