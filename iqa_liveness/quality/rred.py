@@ -213,10 +213,13 @@ def _gsm_batch(bands: NDArray[np.float64], block: int, sigma_w2: float) -> tuple
         raise ConfigurationError(f"subband {(hh, ww)} is smaller than one {block}x{block} block")
     n = block * block
     y = np.ascontiguousarray(bands[:, : nr * block, : nc * block])
-    win = np.lib.stride_tricks.sliding_window_view(y, (block, block), axis=(1, 2))
-    patches = win.reshape(nb, -1, n)
-    mean = patches.mean(axis=1)
-    cov = np.matmul(patches.transpose(0, 2, 1), patches) / patches.shape[1]
+    hp, wp = y.shape[1] - block + 1, y.shape[2] - block + 1
+    # all overlapping patches, one row per position inside the patch: (B, n, positions)
+    patches = np.stack(
+        [y[:, i : i + hp, j : j + wp] for i in range(block) for j in range(block)], axis=1
+    ).reshape(nb, n, -1)
+    mean = patches.mean(axis=2)
+    cov = np.matmul(patches, patches.transpose(0, 2, 1)) / patches.shape[2]
     cov -= mean[:, :, None] * mean[:, None, :]
     lam, vec = np.linalg.eigh((cov + cov.transpose(0, 2, 1)) / 2.0)
     lam = np.maximum(lam, 0.0)
@@ -225,7 +228,7 @@ def _gsm_batch(bands: NDArray[np.float64], block: int, sigma_w2: float) -> tuple
     lmax = lam.max(axis=1, keepdims=True)
     keep = (lam > lmax * n * np.finfo(np.float64).eps) & (lmax > 0)
     inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
-    s2 = np.einsum("bli,bi->bl", proj * proj, inv) / n
+    s2 = np.matmul(proj * proj, inv[:, :, None])[:, :, 0] / n
     ent = 0.5 * np.log2(2.0 * np.pi * np.e * (s2[:, :, None] * lam[:, None, :] + sigma_w2))
     return s2, ent.sum(axis=2)
 
