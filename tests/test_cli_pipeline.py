@@ -6,7 +6,6 @@ import csv
 import json
 
 import cv2
-import h5py
 import numpy as np
 import pytest
 
@@ -85,6 +84,12 @@ def test_train_with_dev_and_evaluate_json(work, capsys):
     assert "development set" in capsys.readouterr().err
     m = load_cli_model(model)
     assert m.working_resolution == (64, 48)
+    # the file is an iqa_liveness.modelio model: the Python API reads it too
+    from iqa_liveness.modelio import load_model
+
+    lm = load_model(model)
+    assert lm.working_size == (48, 64) and lm.threshold == m.threshold
+    assert lm.feature_names[0] == "quality__MSE"
     assert m.provenance["train"]["n_bona_fide"] == 6 and m.provenance["dev"]["n_attack"] == 12
     assert (
         main(["evaluate", "--model", str(model), "--features", str(work / "test.h5"), "--json"])
@@ -320,12 +325,22 @@ def test_model_file_errors(work, tmp_path, capsys):
         load_cli_model(truncated)
     assert main(["evaluate", "--model", str(truncated), "--features", str(work / "test.h5")]) == 3
     assert capsys.readouterr().err.count("\n") == 1
+    # a model file naming another class than the allow-listed estimators is refused
+    import zipfile
+
     crafted = tmp_path / "c.iqa"
-    crafted.write_bytes(model.read_bytes())
-    with h5py.File(crafted, "a") as f:
-        f["classifier"].attrs["class"] = "os.system"
-    with pytest.raises(ModelFileError, match="unknown classifier"):
+    with zipfile.ZipFile(model) as src, zipfile.ZipFile(crafted, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "manifest.json":
+                manifest = json.loads(data)
+                manifest["members"][0]["type"] = "os.system"
+                data = json.dumps(manifest).encode()
+            dst.writestr(item, data)
+    with pytest.raises(ModelFileError):
         load_cli_model(crafted)
+    assert main(["evaluate", "--model", str(crafted), "--features", str(work / "test.h5")]) == 3
+    capsys.readouterr()
     assert (
         main(
             [

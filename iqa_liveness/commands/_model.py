@@ -1,11 +1,19 @@
-"""The command line's model: feature configuration + classifier + threshold + provenance.
+"""The command line's view of a model: feature families + classifier + threshold + provenance.
 
-:class:`CliModel` is what ``train`` writes and ``evaluate`` / ``predict`` / ``fuse`` read. It
-is persisted without pickle: an HDF5 file whose root attributes hold JSON (format, version,
-feature families with their configuration and names, working resolution, provenance) and whose
-``/classifier`` group holds the estimator's state, numpy arrays as datasets and every other
-value as JSON. Loading re-creates only classes on an allow-list
-(:data:`ALLOWED_CLASSIFIERS`) from that state, so a crafted file cannot run code.
+:class:`CliModel` is what ``train`` and ``fuse`` write and ``evaluate`` / ``predict`` read. It
+is stored as an :mod:`iqa_liveness.modelio` model file (a zip of JSON, ``.npy`` arrays and
+LIBSVM text; no pickle), so a model trained on the command line loads with
+``iqa_liveness.modelio.load_model`` and the other way round. The feature families (extractor
+name, parameters and feature names) are kept in the model's ``feature_config`` as
+``{"extractors": [{"name", "params", "feature_names"}, ...]}``; columns are named
+``<family>__<feature>``.
+
+A fusion of *external* scores only (``fuse`` on CSV files, no model of this package among its
+tests) cannot be a modelio model (which needs at least one test of its own); it is stored in a
+small HDF5 file instead: root attributes hold JSON (format, version, provenance) and the
+``/classifier`` group the fusion's state (arrays as datasets, the rest as JSON). Loading it
+re-creates only classes of an allow-list (:data:`ALLOWED_CLASSIFIERS`), so a crafted file
+cannot run code either.
 """
 
 from __future__ import annotations
@@ -59,6 +67,8 @@ class CliModel:
     working_resolution: tuple[int, int] | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     members: list[CliModel] = field(default_factory=list)
+    #: Columns of the family-stacked features the classifier reads (``None``: all, in order).
+    columns: list[int] | None = None
 
     @property
     def threshold(self) -> float:
@@ -69,6 +79,8 @@ class CliModel:
         return [f"{f['name']}__{n}" for f in self.families for n in f["feature_names"]]
 
     def scores(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        if self.columns is not None and not self.members:
+            X = X[:, self.columns]
         return np.asarray(self.classifier.score_samples(X), dtype=np.float64)
 
 
@@ -181,8 +193,118 @@ def _read_model(g: h5py.Group, path: Path) -> CliModel:
     return model
 
 
+def _external_only(model: CliModel) -> bool:
+    return bool(model.provenance.get("external_tests")) and not model.members
+
+
+def to_liveness_model(model: CliModel) -> Any:
+    """The :class:`iqa_liveness.modelio.LivenessModel` of a command-line model."""
+    from ..modelio import LivenessModel, Member
+
+    fams = all_families(model)
+    config = {
+        "extractors": [
+            {"name": f["name"], "params": f["config"], "feature_names": list(f["feature_names"])}
+            for f in fams
+        ]
+    }
+    names = [f"{f['name']}__{n}" for f in fams for n in f["feature_names"]]
+    res = model.working_resolution
+    size = None if res is None else (int(res[1]), int(res[0]))
+    prov = json.loads(json.dumps(_encode(model.provenance), default=str))
+    members: tuple[Any, ...]
+    fusion: Any
+    if not model.members:
+        cols = model.columns if model.columns is not None else range(len(names))
+        members = (Member("classifier", model.classifier, tuple(names[c] for c in cols)),)
+        fusion = None
+    else:
+        tests = [str(t) for t in model.classifier.test_names_]
+        members = tuple(
+            Member(t, m.classifier, tuple(_member_names(m))) for t, m in zip(tests, model.members)
+        )
+        fusion = model.classifier
+    return LivenessModel(
+        feature_config=config,
+        feature_names=tuple(names),
+        members=members,
+        fusion=fusion,
+        working_size=size,
+        training_data=prov,
+    )
+
+
+def _member_names(m: CliModel) -> list[str]:
+    names = m.feature_names
+    return names if m.columns is None else [names[c] for c in m.columns]
+
+
+def _families_from(lm: Any) -> list[dict[str, Any]]:
+    ex = (lm.feature_config or {}).get("extractors")
+    if ex:
+        return [
+            {
+                "name": e["name"],
+                "config": dict(e.get("params") or {}),
+                "feature_names": list(e["feature_names"]),
+            }
+            for e in ex
+        ]
+    # a model built in Python without the CLI's configuration: families from the names
+    fams: dict[str, list[str]] = {}
+    for n in lm.feature_names:
+        fam, _, feat = n.partition("__")
+        if not feat:
+            raise ModelFileError(
+                f"feature {n!r} does not say its family ('<family>__<feature>'); this model "
+                "was not made for the command line"
+            )
+        fams.setdefault(fam, []).append(feat)
+    return [{"name": k, "config": {}, "feature_names": v} for k, v in fams.items()]
+
+
+def from_liveness_model(lm: Any) -> CliModel:
+    """The command-line view of a :class:`iqa_liveness.modelio.LivenessModel`."""
+    fams = _families_from(lm)
+    res = None if lm.working_size is None else (int(lm.working_size[1]), int(lm.working_size[0]))
+    prov = dict(lm.training_data or {})
+    lp = lm.provenance
+    prov["threshold_source"] = lp["threshold_source"]
+    prov["calibration_eer"] = lp["calibration_eer"]
+    prov.setdefault("package_version", lp["package_version"])
+    prov.setdefault("created", lp["created"])
+
+    def view(member: Any, provenance: dict[str, Any]) -> CliModel:
+        used = [f for f in fams if any(n.startswith(f["name"] + "__") for n in member.features)]
+        stacked = [f"{f['name']}__{n}" for f in used for n in f["feature_names"]]
+        index = {n: i for i, n in enumerate(stacked)}
+        cols = [index[n] for n in member.features]
+        return CliModel(
+            used,
+            member.estimator,
+            res,
+            provenance,
+            columns=None if cols == list(range(len(stacked))) else cols,
+        )
+
+    if lm.fusion is None:
+        return view(lm.members[0], prov)
+    if lm.external_tests:
+        prov["external_tests"] = list(lm.external_tests)
+    by_name = {m.name: m for m in lm.members}
+    order = [n for n in lm.fusion.test_names_ if n in by_name]
+    members = [view(by_name[n], {"name": n}) for n in order]
+    prov["members"] = order
+    return CliModel([], lm.fusion, res, prov, members)
+
+
 def save_cli_model(model: CliModel, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` to ``path`` atomically (temporary file, then rename)."""
+    """Write ``model`` as a modelio model file (an external-scores fusion: HDF5, see above)."""
+    if not _external_only(model):
+        from ..modelio import save_model
+
+        save_model(to_liveness_model(model), path)
+        return
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -204,9 +326,15 @@ def load_cli_model(path: str | os.PathLike[str]) -> CliModel:
     ModelFileError
         For a missing, truncated or foreign file, another format version or missing parts.
     """
+    import zipfile
+
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
+    if zipfile.is_zipfile(path):
+        from ..modelio import load_model
+
+        return from_liveness_model(load_model(path))
     try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") != FORMAT:
