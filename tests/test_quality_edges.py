@@ -251,6 +251,14 @@ def test_bob_regional_max_matches_raster_scan(seed):
     assert np.array_equal(ed._bob_regional_max(img), _bob_regional_max_loop(img))
 
 
+@pytest.mark.parametrize("shape", [(9, 150), (40, 70), (3, 65)])
+def test_bob_regional_max_wide_rows(shape):
+    # rows wider than a machine word (the scan works on rows as integer bit masks)
+    img = np.random.default_rng(shape[1]).integers(0, 3, shape).astype(np.float64)
+    img[2:, 10:40] = 1.0  # a wide plateau to spread over
+    assert np.array_equal(ed._bob_regional_max(img), _bob_regional_max_loop(img))
+
+
 def test_bob_regional_max_plateau_spread():
     img = np.array(
         [

@@ -488,6 +488,20 @@ def _corners_standard(r: NDArray[np.floating[Any]]) -> _B:
     return peak & (r > HARRIS_QUALITY_LEVEL * top)
 
 
+def _row_bits(mask: _B) -> list[int]:
+    """Each row of a boolean array as an integer (bit j = column j)."""
+    packed = np.packbits(mask, axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in packed]
+
+
+def _bits_to_rows(rows: list[int], width: int) -> _B:
+    """Inverse of :func:`_row_bits`."""
+    n_bytes = (width + 7) // 8
+    data = b"".join(r.to_bytes(n_bytes, "little") for r in rows)
+    packed = np.frombuffer(data, dtype=np.uint8).reshape(len(rows), n_bytes)
+    return np.unpackbits(packed, axis=1, count=width, bitorder="little").astype(bool)
+
+
 def _bob_regional_max(c: _F) -> _B:
     """bob's ``regionalmax``: 3x3 maxima, then its raster-scan spread to equal neighbours.
 
@@ -523,27 +537,33 @@ def _bob_regional_max(c: _F) -> _B:
     if active_rows.size == 0:
         return seeds
 
-    spread = np.zeros(c.shape, dtype=bool)  # pixels processed by bob's scan while marked
-    cols = np.arange(w)
-    # run starts of equal horizontal runs, per row: start[j] = first column of j's run
-    breaks = np.ones((h, w), dtype=bool)
-    breaks[:, 1:] = ~eq_right
-    run_start = np.maximum.accumulate(np.where(breaks, cols, 0), axis=1)
-    prev = np.zeros(w, dtype=bool)
-    for i in range(int(active_rows[0]), h):
-        cur = seeds[i].copy()
-        if prev.any():
-            cur[:] |= prev & eq_down[i - 1]
-            cur[:-1] |= prev[1:] & eq_dleft[i - 1]
-            cur[1:] |= prev[:-1] & eq_dright[i - 1]
-        if not cur.any():
-            prev = cur
-            continue
-        # spread to the right along runs of equal values
-        last = np.maximum.accumulate(np.where(cur, cols, -1))
-        cur = last >= run_start[i]
-        spread[i] = cur
+    # The scan is sequential over rows; each row is a Python integer bit mask (bit j =
+    # column j), so that a row step is a handful of big-integer operations.
+    i0 = int(active_rows[0])
+    shifted = np.zeros((4, h, w), dtype=bool)
+    shifted[0, :, 1:] = eq_right  # bit j: c[i, j] == c[i, j-1]
+    shifted[1, 1:] = eq_down  # bit j: c[i, j] == c[i-1, j]
+    shifted[2, 1:, :-1] = eq_dleft  # bit j: c[i, j] == c[i-1, j+1]
+    shifted[3, 1:, 1:] = eq_dright  # bit j: c[i, j] == c[i-1, j-1]
+    runs, from_up, from_upright, from_upleft = (_row_bits(m[i0:]) for m in shifted)
+    seed_bits = _row_bits(seeds[i0:])
+    rows_out = []
+    prev = 0
+    for k in range(h - i0):
+        cur = seed_bits[k]
+        if prev:
+            cur |= (prev & from_up[k]) | ((prev >> 1) & from_upright[k])
+            cur |= (prev << 1) & from_upleft[k]
+        if cur:
+            # spread to the right along runs of equal values: a carry through the run
+            run = runs[k]
+            step = (cur << 1) & run
+            if step:
+                cur |= step | (((run + step) ^ run) & run)
+        rows_out.append(cur)
         prev = cur
+    spread = np.zeros(c.shape, dtype=bool)  # pixels processed by bob's scan while marked
+    spread[i0:] = _bits_to_rows(rows_out, w)
     out = seeds | spread
     # backward marks of the spreading pixels: left, up-left, up, up-right
     out[:, :-1] |= spread[:, 1:] & eq_right
