@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 
 from iqa_liveness.image import load_grey  # noqa: E402
 from iqa_liveness.quality import available_measures, get_measure  # noqa: E402
-from iqa_liveness.quality._context import QualityContext  # noqa: E402
+from iqa_liveness.quality._context import QualityContext, tune_allocator  # noqa: E402
 
 ISSUE2 = (
     "MSE", "PSNR", "SNR", "SC", "MD", "AD", "NAE", "RAMD", "LMSE", "NXC", "MAS", "MAMS",
@@ -127,8 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=20, help="number of frames (default 20)")
     parser.add_argument("--repeats", type=int, default=5, help="passes over the frames")
     parser.add_argument("--convention", choices=("standard", "bob"), default="standard")
+    parser.add_argument(
+        "--no-tune-allocator",
+        action="store_true",
+        help="keep glibc's default allocator settings (QualityFeatures tunes them)",
+    )
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
+    tuned = False if args.no_tune_allocator else tune_allocator()
     source, images = frames(args.frames)
     load_before = os.getloadavg()
     # warm-up (imports, FFT plans, caches)
@@ -141,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs_per_measure": len(images) * args.repeats,
         "convention": args.convention,
         "threads": {"cv2": cv2.getNumThreads(), "OMP/BLAS": 1},
+        "allocator_tuned": tuned,
         "machine": {
             "cpu_count": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),

@@ -154,3 +154,20 @@ def test_tiny_image_values_are_finite():
         assert all(np.isfinite(v) for v in out.values())
     with pytest.raises(ValueError):
         px.mse(np.zeros((8, 8)), np.zeros((8, 9)))
+
+
+@pytest.mark.parametrize("shape", [(480, 64), (8, 8), (3, 50), (50, 3), (20, 20)])
+def test_top_r_matches_sorting(shape):
+    rng = np.random.default_rng(sum(shape))
+    for a in (rng.normal(size=shape), np.round(rng.normal(size=shape)), np.ones(shape)):
+        for r in (1, 10):
+            np.testing.assert_array_equal(np.sort(px._top_r(a, r)), np.sort(a.ravel())[-r:])
+
+
+def test_context_with_negative_values_uses_the_general_formulas():
+    img = np.random.default_rng(4).normal(0, 50, (12, 14))  # e.g. a zero-mean input
+    ctx = QualityContext(img)
+    ref, dis = ctx.I, ctx.smoothed
+    assert px.ctx_mas(ctx) == px.mean_angle_similarity(ref, dis) < 1.0
+    assert px.ctx_mams(ctx) == px.mean_angle_magnitude_similarity(ref, dis)
+    assert px.ctx_nae(ctx) == pytest.approx(px.normalized_absolute_error(ref, dis), rel=1e-12)

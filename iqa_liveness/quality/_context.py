@@ -201,6 +201,16 @@ class QualityContext:
         """``max I``."""
         return float(self.I.max())
 
+    @cached_property
+    def min_I(self) -> float:
+        """``min I`` (``>= 0`` for images from :func:`~iqa_liveness.image.load_grey`)."""
+        return float(self.I.min())
+
+    @cached_property
+    def sum_abs_diff(self) -> float:
+        """``sum |I - I'|``."""
+        return float(self.abs_diff.sum())
+
     # -- generic memo ----------------------------------------------------------------------
     def cached(self, key: str, factory: Callable[[QualityContext], T]) -> T:
         """Return the intermediate stored under ``key``, computing ``factory(self)`` once.

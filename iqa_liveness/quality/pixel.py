@@ -238,10 +238,19 @@ def normalized_absolute_error(reference: ArrayLike, distorted: ArrayLike) -> flo
 
 
 def _top_r(values: _F, r: int) -> _F:
-    """The ``r`` largest entries (all of them if there are fewer)."""
+    """The ``r`` largest entries of a 2-D array (all of them if there are fewer), any order.
+
+    The ``r``-th largest row maximum is a lower bound of the ``r`` largest values (``r`` rows
+    reach it), so only the entries above it are partitioned.
+    """
     flat = values.ravel()
     if flat.size <= r:
         return flat
+    rows = np.atleast_2d(values)
+    if rows.shape[0] > r:
+        row_max = rows.max(axis=1)
+        bound = np.partition(row_max, row_max.size - r)[row_max.size - r]
+        flat = flat[flat >= bound]
     return np.partition(flat, flat.size - r)[flat.size - r :]
 
 
@@ -499,8 +508,9 @@ def ctx_ad(ctx: QualityContext) -> float:
 
 
 def ctx_nae(ctx: QualityContext) -> float:
-    """NAE of ``I`` and ``I'`` (both conventions; ``I >= 0``)."""
-    return _ratio(float(ctx.abs_diff.sum()), float(np.abs(ctx.I).sum()), 0.0)
+    """NAE of ``I`` and ``I'`` (both conventions)."""
+    total = float(ctx.I.sum()) if ctx.min_I >= 0.0 else float(np.abs(ctx.I).sum())
+    return _ratio(ctx.sum_abs_diff, total, 0.0)
 
 
 def ctx_ramd(ctx: QualityContext) -> float:
@@ -524,13 +534,17 @@ def ctx_nxc(ctx: QualityContext) -> float:
 
 def ctx_mas(ctx: QualityContext) -> float:
     """MAS: per-pixel angles (standard) or bob's per-row angles."""
-    if ctx.convention == "standard":
-        return mean_angle_similarity(ctx.I, ctx.smoothed)
-    return mas_bob(ctx.I, ctx.smoothed)
+    if ctx.convention == "bob":
+        return mas_bob(ctx.I, ctx.smoothed)
+    if ctx.min_I >= 0.0:  # I and I' >= 0: every pixel angle is 0
+        return 1.0
+    return mean_angle_similarity(ctx.I, ctx.smoothed)
 
 
 def ctx_mams(ctx: QualityContext) -> float:
     """MAMS: per pixel (standard) or bob's per row."""
-    if ctx.convention == "standard":
-        return mean_angle_magnitude_similarity(ctx.I, ctx.smoothed)
-    return mams_bob(ctx.I, ctx.smoothed)
+    if ctx.convention == "bob":
+        return mams_bob(ctx.I, ctx.smoothed)
+    if ctx.min_I >= 0.0:  # every pixel angle is 0: mean |D| / 255
+        return ctx.sum_abs_diff / (255.0 * ctx.n_pixels)
+    return mean_angle_magnitude_similarity(ctx.I, ctx.smoothed)
