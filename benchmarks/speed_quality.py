@@ -16,6 +16,9 @@ measure available in this installation.
   (what it costs when asked for alone).
 * ``total_ms``: the whole computation per frame from the grey image (context + measures),
   timed as one block, for the 21 measures of issue 2 and for all available ones.
+* Everything twice: ``wall`` (``time.perf_counter``) and ``cpu`` (``time.thread_time``, the
+  CPU time of the thread: on a shared machine it excludes the time spent waiting for a core,
+  though not the slowdown from caches shared with other processes).
 
 Usage::
 
@@ -78,48 +81,67 @@ def _prepared(grey: np.ndarray, convention: str) -> QualityContext:
     return ctx
 
 
+class _Clock:
+    """Wall-clock and thread CPU time of a block (CPU time excludes waiting for a core)."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> _Clock:
+        self._w, self._c = time.perf_counter(), time.thread_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cpu.append(time.thread_time() - self._c)
+        self.wall.append(time.perf_counter() - self._w)
+
+
+def _ms(v: list[float]) -> float:
+    return round(float(np.median(v)) * 1e3, 3)
+
+
 def bench(images: list[np.ndarray], repeats: int, convention: str) -> dict[str, object]:
     names = available_measures()
     fns = {n: get_measure(n).resolve() for n in names}
     issue2 = [n for n in names if n in ISSUE2]
-    ctx_t: list[float] = []
-    seq: dict[str, list[float]] = {n: [] for n in names}
-    iso: dict[str, list[float]] = {n: [] for n in names}
-    tot: dict[str, list[float]] = {"issue2": [], "all": []}
+    ctx_t = _Clock()
+    seq = {n: _Clock() for n in names}
+    iso = {n: _Clock() for n in names}
+    tot = {"issue2": _Clock(), "all": _Clock()}
     for _ in range(repeats):
         for g in images:
-            t0 = time.perf_counter()
-            ctx = _prepared(g, convention)
-            ctx_t.append(time.perf_counter() - t0)
+            with ctx_t:
+                ctx = _prepared(g, convention)
             for n in names:
-                t0 = time.perf_counter()
-                fns[n](ctx)  # type: ignore[misc]
-                seq[n].append(time.perf_counter() - t0)
+                with seq[n]:
+                    fns[n](ctx)  # type: ignore[misc]
             for n in names:
                 ctx = _prepared(g, convention)
-                t0 = time.perf_counter()
-                fns[n](ctx)  # type: ignore[misc]
-                iso[n].append(time.perf_counter() - t0)
-            for key, subset in (("issue2", issue2), ("all", names)):
-                t0 = time.perf_counter()
-                ctx = QualityContext(g, convention)
-                for n in subset:
+                with iso[n]:
                     fns[n](ctx)  # type: ignore[misc]
-                tot[key].append(time.perf_counter() - t0)
-
-    def ms(v: list[float]) -> float:
-        return round(float(np.median(v)) * 1e3, 3)
-
-    return {
-        "context_ms": ms(ctx_t),
-        "sequential_ms": {n: ms(seq[n]) for n in names},
-        "isolated_ms": {n: ms(iso[n]) for n in names},
-        "total_ms": {
-            f"issue2 ({len(issue2)} of 21 available)": ms(tot["issue2"]),
-            f"all available ({len(names)})": ms(tot["all"]),
-        },
-        "sum_of_sequential_plus_context_ms": round(ms(ctx_t) + sum(ms(seq[n]) for n in names), 3),
-    }
+            for key, subset in (("issue2", issue2), ("all", names)):
+                with tot[key]:
+                    ctx = QualityContext(g, convention)
+                    for n in subset:
+                        fns[n](ctx)  # type: ignore[misc]
+    out: dict[str, object] = {}
+    for kind in ("wall", "cpu"):
+        sfx = "ms" if kind == "wall" else "cpu_ms"
+        seq_ms = {n: _ms(getattr(seq[n], kind)) for n in names}
+        out[kind] = {
+            f"context_{sfx}": _ms(getattr(ctx_t, kind)),
+            f"sequential_{sfx}": seq_ms,
+            f"isolated_{sfx}": {n: _ms(getattr(iso[n], kind)) for n in names},
+            f"total_{sfx}": {
+                f"issue2 ({len(issue2)} of 21 available)": _ms(getattr(tot["issue2"], kind)),
+                f"all available ({len(names)})": _ms(getattr(tot["all"], kind)),
+            },
+            f"context_plus_sequential_{sfx}": round(
+                _ms(getattr(ctx_t, kind)) + sum(seq_ms.values()), 3
+            ),
+        }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
