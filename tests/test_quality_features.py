@@ -243,3 +243,18 @@ def test_image_versions_of_the_data_checks(images):
     np.testing.assert_allclose(rows, np.repeat(rows[:1], 4, axis=0), rtol=1e-5, atol=1e-9)
     assert qf.transform([]).shape == (0, len(PIXEL))
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(qf)).transform(images), full)
+
+
+def test_measures_command_json(capsys):
+    import json
+
+    from skimage import data
+
+    from iqa_liveness.cli import main
+
+    assert main(["measures", "--json", "--convention", "bob"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    row = out["measures"][0]
+    assert list(row) == list(available_measures())
+    expected = compute_measures(data.astronaut(), convention="bob")
+    assert row == pytest.approx(expected, rel=1e-12, abs=1e-12)
