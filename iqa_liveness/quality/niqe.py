@@ -294,27 +294,43 @@ def _aggd_from_sums(
     return alpha, beta_l, beta_r, valid
 
 
+def _block_count(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Number of True values per block of a ``(nr, bh, nc, bw)`` boolean array."""
+    nr, bh, nc, bw = mask.shape
+    per_row = mask.view(np.uint8).reshape(nr * bh, nc, bw).sum(axis=2, dtype=np.int32)
+    out: NDArray[np.int64] = per_row.reshape(nr, bh, nc).sum(axis=1, dtype=np.int64)
+    return out
+
+
 def _block_sums(x4: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
     """Per-block sums needed by the AGGD fit; ``x4`` has shape ``(nr, bh, nc, bw)``."""
-    p = np.maximum(x4, 0.0)
-    m = x4 - p  # min(x, 0), exactly
+    m = np.minimum(x4, 0.0)
+    p = x4 - m  # max(x, 0), exactly
     s_left = np.einsum("abcd,abcd->ac", m, m)
     s_right = np.einsum("abcd,abcd->ac", p, p)
     s_abs = np.einsum("abcd->ac", p) - np.einsum("abcd->ac", m)
-    n_left = np.add.reduce(m < 0, axis=(1, 3), dtype=np.int64)
-    n_right = np.add.reduce(p > 0, axis=(1, 3), dtype=np.int64)
+    n_left = _block_count(m < 0)
+    n_right = _block_count(p > 0)
     return tuple(v.ravel().astype(np.float64) for v in (n_left, n_right, s_left, s_right, s_abs))
 
 
-def _shifted(c4: NDArray[np.float64], dr: int, dc: int) -> NDArray[np.float64]:
-    """``circshift(block, [dr dc])`` of every block of ``c4`` (``dr, dc`` in {-1, 0, 1})."""
-    out = c4
-    if dr:
-        out = np.concatenate([out[:, -1:], out[:, :-1]], axis=1)
-    if dc == 1:
-        out = np.concatenate([out[..., -1:], out[..., :-1]], axis=3)
-    elif dc == -1:
-        out = np.concatenate([out[..., 1:], out[..., :1]], axis=3)
+_ROW_PAIRS = {
+    0: ((slice(None), slice(None)),),
+    1: ((slice(1, None), slice(0, -1)), (slice(0, 1), slice(-1, None))),
+}
+_COL_PAIRS = {
+    0: ((slice(None), slice(None)),),
+    1: ((slice(1, None), slice(0, -1)), (slice(0, 1), slice(-1, None))),
+    -1: ((slice(0, -1), slice(1, None)), (slice(-1, None), slice(0, 1))),
+}
+
+
+def _pair_product(c4: NDArray[np.float64], dr: int, dc: int) -> NDArray[np.float64]:
+    """``block .* circshift(block, [dr dc])`` for every block of ``c4`` (``dr`` in {0, 1})."""
+    out = np.empty_like(c4)
+    for ro, ri in _ROW_PAIRS[dr]:
+        for co, ci in _COL_PAIRS[dc]:
+            np.multiply(c4[:, ro, :, co], c4[:, ri, :, ci], out=out[:, ro, :, co])
     return out
 
 
@@ -329,7 +345,7 @@ def _block_features(coef: NDArray[np.float64], bh: int, bw: int) -> NDArray[np.f
     feats[:, 1] = (bl + br) / 2.0
     # circshift [0 1], [1 0], [1 1], [1 -1] inside each block
     for i, (dr, dc) in enumerate(((0, 1), (1, 0), (1, 1), (1, -1))):
-        alpha, bl, br, valid = _aggd_from_sums(n, *_block_sums(c4 * _shifted(c4, dr, dc)))
+        alpha, bl, br, valid = _aggd_from_sums(n, *_block_sums(_pair_product(c4, dr, dc)))
         a = np.where(valid, alpha, 1.0)
         mean = (br - bl) * (_gamma(2.0 / a) / _gamma(1.0 / a))
         feats[:, 2 + 4 * i : 6 + 4 * i] = np.stack([alpha, mean, bl, br], axis=1)
