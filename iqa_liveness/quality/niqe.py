@@ -54,6 +54,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -520,13 +521,18 @@ def default_niqe_model() -> NIQEModel:
         return NIQEModel.load(p)
 
 
+@lru_cache(maxsize=8)
+def _load_cached(path: str) -> NIQEModel:
+    return NIQEModel.load(path)
+
+
 def _resolve_model(model: NIQEModel | str | os.PathLike[str] | None) -> NIQEModel:
     if model is None:
         return default_niqe_model()
     if isinstance(model, NIQEModel):
         return model
     if isinstance(model, (str, os.PathLike)):
-        return NIQEModel.load(model)
+        return _load_cached(str(Path(model).resolve()))
     raise ConfigurationError(
         f"niqe_model must be a NIQEModel, a path or None, got {type(model).__name__}"
     )
