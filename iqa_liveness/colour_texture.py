@@ -523,7 +523,7 @@ def _one_inner(
     settings: _Settings,
 ) -> tuple[NDArray[np.float64] | None, FaceRecord]:
     if face is not None:
-        name = "given"
+        name = face.source
     else:
         name = "none" if detector is None else detector.name
     try:

@@ -69,12 +69,17 @@ class Face:
         subject's right and left: the right eye is usually on the image's left).
     eyes : ndarray, shape (2, 2), or None
         (x, y) of the right and left eye: the first two landmarks when there are landmarks.
+    source : str
+        Who found the face (``"yunet"``, ``"haar"``, ``"given"``...): recorded in the
+        :class:`FaceRecord` of a crop made from it, also when the face was detected once and
+        shared between extractors.
     """
 
     box: tuple[float, float, float, float]
     confidence: float = 1.0
     landmarks: NDArray[np.float64] | None = None
     eyes: NDArray[np.float64] | None = None
+    source: str = "given"
 
     def __post_init__(self) -> None:
         box = tuple(float(v) for v in self.box)
@@ -106,6 +111,7 @@ class Face:
             confidence=self.confidence,
             landmarks=None if self.landmarks is None else self.landmarks * factor,
             eyes=None if self.eyes is None else self.eyes * factor,
+            source=self.source,
         )
 
 
@@ -271,7 +277,7 @@ class YuNetDetector(FaceDetector):
             box = (x * scale, y * sy, bw * scale, bh * sy)
             if box[2] <= 0 or box[3] <= 0 or not np.all(np.isfinite(row)):
                 continue
-            faces.append(Face(box=box, confidence=float(row[14]), landmarks=lm))
+            faces.append(Face(box=box, confidence=float(row[14]), landmarks=lm, source=self.name))
         faces.sort(key=lambda f: -f.confidence)
         return faces
 
@@ -334,7 +340,7 @@ class HaarDetector(FaceDetector):
         faces = []
         for (x, y, w, h), n in zip(np.asarray(rects).reshape(-1, 4), np.ravel(neighbours)):
             eyes = self._eyes(eye_cc, grey, x, y, w, h) if self.find_eyes else None
-            faces.append(Face(box=(x, y, w, h), confidence=float(n), eyes=eyes))
+            faces.append(Face(box=(x, y, w, h), confidence=float(n), eyes=eyes, source=self.name))
         faces.sort(key=lambda f: -f.confidence)
         return faces
 
@@ -561,7 +567,7 @@ def extract_face(
     if on_no_face not in ("error", "skip", "whole"):
         raise ConfigurationError(f"on_no_face must be error, skip or whole, got {on_no_face!r}")
     if isinstance(face, Face):
-        det_name = "given"
+        det_name = face.source
         faces = [face]
         chosen: Face | None = face
     else:

@@ -78,7 +78,7 @@ def test_precomputed_faces_skip_detection():
     detected = ctf.transform([_astronaut()])
     given = ctf.transform([_astronaut()], faces=[face])
     assert np.array_equal(detected, given)
-    assert ctf.face_records_[0].detector == "given"
+    assert ctf.face_records_[0].detector == "yunet"  # the face remembers its detector
     # a box-only face: square box crop, recorded as the fallback
     ctf.transform([_astronaut()], faces=[Face(box=(170, 60, 100, 120))])
     assert ctf.face_records_[0].fallback == "box"

@@ -208,6 +208,8 @@ def test_extract_face_record_and_crop():
     face = Face(box=(150, 50, 150, 150))
     crop2, rec2 = extract_face(_astronaut(), face=face)
     assert rec2.detector == "given" and rec2.fallback == "box" and crop2.shape == (150, 150, 3)
+    assert HaarDetector().detect(_astronaut())[0].source == "haar"
+    assert GivenDetector(box=(1, 2, 3, 4)).face().source == "given"
 
 
 def test_on_no_face():
