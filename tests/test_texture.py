@@ -427,6 +427,16 @@ def test_histograms_sum_to_one_with_the_right_length(ch, dtype):
         assert abs(hist.sum() - 1.0) < 1e-12
 
 
+@settings(max_examples=20, deadline=None)
+@given(st.integers(17, 70), st.integers(17, 70), st.integers(0, 2**32 - 1))
+def test_rectangular_channels_give_valid_histograms(h, w, seed):
+    x = np.random.default_rng(seed).random((h, w))
+    assert lbp_codes(x).shape == (h - 2, w - 2)
+    assert lpq_codes(x).shape == (h - 6, w - 6)
+    for hist in (lbp_histogram(x, 8, 2), lpq_histogram(x), coalbp_histogram(x, 2, 4)):
+        assert np.isfinite(hist).all() and abs(hist.sum() - 1.0) < 1e-12
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     channels_u8,
