@@ -558,7 +558,9 @@ class ShrinkageLDA(_LivenessClassifier):
         return None
 
     def _raw_scores(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
-        out: NDArray[np.float64] = ((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+        # C order whatever the input layout: the same values give the same bits
+        Z = np.ascontiguousarray((X - self.mean_) / self.scale_)
+        out: NDArray[np.float64] = Z @ self.coef_ + self.intercept_
         return out
 
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
