@@ -235,3 +235,33 @@ def test_3dmad_float_depth_in_millimetres(tmp_path):
         f["Depth_Data"] = np.full((1, 8, 8), 1234.4, np.float64)
     d = next(iter(get_dataset("3dmad", tmp_path, modality="depth").samples())).load()
     assert d.dtype == np.uint16 and int(d[0, 0]) == 1234
+
+
+@pytest.mark.parametrize(
+    "name, maker",
+    [("replay_attack", make_replay_attack), ("replay_mobile", make_replay_mobile),
+     ("casia_fasd", lambda root: make_casia(root, n_train=5, n_test=1)),
+     ("msu_mfsd", make_msu), ("oulu_npu", make_oulu), ("3dmad", make_3dmad),
+     ("celeba_spoof", make_celeba_spoof), ("lcc_fasd", make_lcc)],
+)
+def test_record_contract(tmp_path, name, maker):
+    """Every manager: labels are the two contract strings, ids unique, fields consistent."""
+    maker(tmp_path)
+    ds = get_dataset(name, tmp_path, max_frames=2, missing="skip")
+    for protocol in ds.available_protocols():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DatasetWarning)
+            samples = list(ds.samples(protocol=protocol))
+            test = list(ds.samples(split="test", protocol=protocol))
+        assert samples, protocol
+        assert {s.split for s in test} <= {"test"}
+        assert len({s.sample_id for s in samples}) == len(samples)
+        for s in samples:
+            assert s.label in ("bona_fide", "attack")
+            assert (s.attack_type is None) == (s.label == "bona_fide")
+            assert s.split in ds.splits
+            assert s.source.startswith(str(tmp_path))
+            if s.frame_index is None:
+                assert "#" not in s.sample_id
+            else:
+                assert s.frame_index >= 0 and s.sample_id.endswith(f"#{s.frame_index}")
