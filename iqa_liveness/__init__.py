@@ -48,6 +48,8 @@ _LAZY: dict[str, str] = {
     "get_face_detector": "iqa_liveness.faces",
     "extract_face": "iqa_liveness.faces",
     "NoFaceError": "iqa_liveness.errors",
+    "fit_niqe_model": "iqa_liveness.quality.niqe",
+    "NIQEModel": "iqa_liveness.quality.niqe",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
