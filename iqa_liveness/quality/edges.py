@@ -135,6 +135,11 @@ def bob_smooth(image: ArrayLike) -> _F:
     the sign of a gradient component that is zero up to rounding decides between a phase
     of +pi and -pi.
 
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Grey image, float in 0..255.
+
     Examples
     --------
     >>> import numpy as np
@@ -164,6 +169,11 @@ def central_gradient(image: ArrayLike) -> tuple[_F, _F]:
     :math:`G_r(i,j) = (I_{i+1,j} - I_{i-1,j})/2` inside, :math:`I_{1,j} - I_{0,j}` and
     :math:`I_{N-1,j} - I_{N-2,j}` on the first and last rows; :math:`G_c` likewise along
     rows. An axis of length 1 has a zero derivative.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Grey image, float in 0..255.
 
     Returns
     -------
@@ -247,6 +257,13 @@ def sobel_edge_map(image: ArrayLike, convention: str = "standard") -> _B:
     whose Sobel responses and squared strengths are integers below 2**24), bob's in double.
 
     A flat image has no edges.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Grey image, float in 0..255.
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
 
     Examples
     --------
@@ -354,6 +371,13 @@ def total_edge_difference(
     ``"bob"``: :math:`|\#I_E - \#\hat I_E| / NM`, the difference of the edge-pixel *counts*
     (never larger than the standard value).
 
+    Parameters
+    ----------
+    reference, distorted : array_like, shape (H, W)
+        Grey images of the same shape, float in 0..255 (``I`` and ``I'``).
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
+
     Returns
     -------
     float
@@ -397,6 +421,13 @@ def harris_response(image: ArrayLike, convention: str = "standard") -> NDArray[n
     ``"bob"``: :math:`k = 0.4`, and bob's geometry: the derivatives are cropped by one pixel
     on the top/left and two on the bottom/right, then filtered without padding, so the
     response is ``(H - 7) x (W - 7)`` (empty below 8 pixels).
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Grey image, float in 0..255.
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
 
     Examples
     --------
@@ -474,6 +505,13 @@ def harris_corners(image: ArrayLike, convention: str = "standard") -> _B:
     exactly as bob's loop does. The map is ``(H - 7) x (W - 7)``.
 
     A flat image has no corners.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Grey image, float in 0..255.
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
 
     Examples
     --------
@@ -602,6 +640,13 @@ def total_corner_difference(
     :func:`harris_corners` in each image (Harris detector; its settings are not given by the
     paper, see :func:`harris_response`).
 
+    Parameters
+    ----------
+    reference, distorted : array_like, shape (H, W)
+        Grey images of the same shape, float in 0..255 (``I`` and ``I'``).
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
+
     Returns
     -------
     float
@@ -642,6 +687,18 @@ def wrapped_phase_difference(
     ``zero_y`` count as zero, whose phase is 0 (``atan2(0, 0)``). ``cross`` and ``dot`` are
     computed in double precision, the final ``atan2`` in single precision (float32, angles
     to about 1e-7 rad, at 40% of the cost).
+
+    Parameters
+    ----------
+    re_x, im_x, re_y, im_y : ndarray
+        Components of the vectors ``x`` and ``y`` (same shape), float64.
+    zero_x, zero_y : ndarray of bool, optional
+        Vectors to treat as zero (phase 0).
+
+    Returns
+    -------
+    ndarray of float32
+        The wrapped differences.
 
     Examples
     --------
@@ -736,6 +793,13 @@ def gradient_magnitude_error(
     ``"bob"``: ``numpy.gradient`` with spacing 5 (magnitudes divided by 5) and the mean
     *absolute* difference :math:`\frac{1}{NM}\sum ||G| - |\hat G||`.
 
+    Parameters
+    ----------
+    reference, distorted : array_like, shape (H, W)
+        Grey images of the same shape, float in 0..255 (``I`` and ``I'``).
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
+
     Returns
     -------
     float
@@ -777,6 +841,13 @@ def gradient_phase_error(
 
     ``"bob"``: the literal, unwrapped difference, and its mean *absolute* value
     :math:`\frac{1}{NM}\sum |\arg G - \arg\hat G|`.
+
+    Parameters
+    ----------
+    reference, distorted : array_like, shape (H, W)
+        Grey images of the same shape, float in 0..255 (``I`` and ``I'``).
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
 
     Returns
     -------

@@ -76,6 +76,11 @@ _PHASE_TOL = 1e-12
 def half_spectrum(image: ArrayLike) -> _C:
     """Half of the 2-D DFT of a real image: columns ``0 .. M//2`` (``rfft2``).
 
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Grey image, float in 0..255.
+
     Examples
     --------
     >>> import numpy as np
@@ -208,6 +213,13 @@ def spectral_magnitude_error(
     over the full spectrum (standard). ``"bob"``: the sum runs over the ``rfft2`` half only
     (columns ``0..M//2``), still divided by :math:`NM`, which roughly halves the value.
 
+    Parameters
+    ----------
+    reference, distorted : array_like, shape (H, W)
+        Grey images of the same shape, float in 0..255 (``I`` and ``I'``).
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
+
     Returns
     -------
     float
@@ -246,6 +258,13 @@ def spectral_phase_error(
     ``"bob"``: over the ``rfft2`` half, unwrapped (``numpy.angle`` differences). The rule
     for zero coefficients applies here too: bob's value would be the phase of rounding noise
     (a flat image gives an arbitrary value instead of 0).
+
+    Parameters
+    ----------
+    reference, distorted : array_like, shape (H, W)
+        Grey images of the same shape, float in 0..255 (``I`` and ``I'``).
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
 
     Returns
     -------
@@ -320,6 +339,13 @@ def high_low_frequency_index(image: ArrayLike, convention: str = "standard") -> 
     all rows, with ``b = round(round(0.15 M) / 2)`` (Python rounding) -- on an unshifted
     spectrum these are the *highest* horizontal frequencies -- and the high part is
     everything else. On an fftshift-ed spectrum the same band gives a value near 0.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Grey image, float in 0..255.
+    convention : {"standard", "bob"}
+        The paper's definition, or bob.ip.qualitymeasure 1.1.8's values.
 
     Returns
     -------
