@@ -106,3 +106,30 @@ def test_quality_features_and_model_dirs(tmp_path):
         B.BIQIModels(own)
     with pytest.raises(ConfigurationError):
         B.biqi(np.zeros((32, 32)), models=42)  # type: ignore[arg-type]
+
+
+def test_training_script_helpers(tmp_path):
+    """The model-making script's distortions and range files (the full run takes minutes)."""
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location(
+        "make_biqi_models", REPO / "datasets" / "biqi" / "make_biqi_models.py"
+    )
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    rng = np.random.default_rng(0)
+    ref = (rng.uniform(60, 200, (64, 64))).astype(np.uint8)
+    dssim = {}
+    for kind in B.DISTORTIONS:
+        outs = [
+            mk.distort(ref, kind, lev, seed=1) for lev in (mk.LEVELS[kind][0], mk.LEVELS[kind][-1])
+        ]
+        assert all(o.shape == ref.shape and o.dtype == np.uint8 for o in outs)
+        dssim[kind] = [1 - mk.ssim(ref, o) for o in outs]
+        assert dssim[kind][0] < dssim[kind][1]  # the strongest level is the worst
+    x = rng.uniform(0, 100, (10, 18))
+    scaling = mk.make_range(x)
+    mk.write_range(tmp_path / "r.txt", scaling)
+    assert B._read_range(tmp_path / "r.txt") == scaling
