@@ -335,36 +335,18 @@ def _pair_product(c4: NDArray[np.float64], dr: int, dc: int) -> NDArray[np.float
     return out
 
 
-_SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))  # circshift offsets of computefeature.m
-
-
 def _block_features(coef: NDArray[np.float64], bh: int, bw: int) -> NDArray[np.float64]:
-    """18 features per block (row-major block order), NaN rows for undefined fits.
-
-    The per-block sums are taken one row of blocks at a time, so that the temporaries of the
-    five AGGD fits stay in the processor's cache (three times faster than whole-image passes
-    on a 640x480 frame).
-    """
+    """18 features per block (row-major block order), NaN rows for undefined fits."""
     nr, nc = coef.shape[0] // bh, coef.shape[1] // bw
+    c4 = coef[: nr * bh, : nc * bw].reshape(nr, bh, nc, bw)
     n = bh * bw
-    sums: list[list[tuple[NDArray[np.float64], ...]]] = [[] for _ in range(1 + len(_SHIFTS))]
-    for r in range(nr):
-        c4 = coef[r * bh : (r + 1) * bh, : nc * bw].reshape(1, bh, nc, bw)
-        sums[0].append(_block_sums(c4))
-        for i, (dr, dc) in enumerate(_SHIFTS):
-            sums[i + 1].append(_block_sums(_pair_product(c4, dr, dc)))
-
-    def fit(
-        k: int,
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-        return _aggd_from_sums(n, *(np.concatenate(parts) for parts in zip(*sums[k])))
-
     feats = np.empty((nr * nc, 18))
-    alpha, bl, br, ok = fit(0)
+    alpha, bl, br, ok = _aggd_from_sums(n, *_block_sums(c4))
     feats[:, 0] = alpha
     feats[:, 1] = (bl + br) / 2.0
-    for i in range(len(_SHIFTS)):
-        alpha, bl, br, valid = fit(i + 1)
+    # circshift [0 1], [1 0], [1 1], [1 -1] inside each block
+    for i, (dr, dc) in enumerate(((0, 1), (1, 0), (1, 1), (1, -1))):
+        alpha, bl, br, valid = _aggd_from_sums(n, *_block_sums(_pair_product(c4, dr, dc)))
         a = np.where(valid, alpha, 1.0)
         mean = (br - bl) * (_gamma(2.0 / a) / _gamma(1.0 / a))
         feats[:, 2 + 4 * i : 6 + 4 * i] = np.stack([alpha, mean, bl, br], axis=1)
