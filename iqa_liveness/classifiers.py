@@ -617,6 +617,14 @@ def _libsvm_model_to_text(model: Any) -> str:
             return f.read()
 
 
+def _one_thread() -> Any:
+    """LIBSVM (libsvm-official's wheel) is built with OpenMP; on a busy machine its spinning
+    threads make small problems hundreds of times slower. One thread is also deterministic."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
 class _SVMCore:
     """One LIBSVM model with its min-max scaling: the unit the grid search trains."""
 
@@ -642,7 +650,8 @@ class _SVMCore:
             opts += f" -g {gamma!r}"
         if weights is not None:
             opts += f" -w1 {weights[1]!r} -w-1 {weights[0]!r}"
-        trained = svmutil.svm_train(yl, Z, opts)
+        with _one_thread():
+            trained = svmutil.svm_train(yl, Z, opts)
         self.text = ""
         self.model = trained
         if canonical:
@@ -661,7 +670,8 @@ class _SVMCore:
         from libsvm import svmutil
 
         Z = np.ascontiguousarray(self.transform(X))
-        _, _, vals = svmutil.svm_predict([], Z, self.model, "-q")
+        with _one_thread():
+            _, _, vals = svmutil.svm_predict([], Z, self.model, "-q")
         return self.sign * np.asarray(vals, dtype=np.float64).reshape(-1)
 
 
