@@ -177,6 +177,13 @@ def make_splits(
     return folds
 
 
+def _cv_kind(y01: NDArray[Any], groups: NDArray[Any] | None, n_splits: int) -> str:
+    k = len(make_splits(y01, groups, n_splits) or [])
+    if groups is None:
+        return f"{k}-fold by sample, no subject groups given"
+    return f"subject-wise {k}-fold"
+
+
 def calibrate_threshold(
     scores: ArrayLike,
     y01: ArrayLike,
@@ -398,8 +405,9 @@ class _LivenessClassifier(ClassifierMixin, BaseEstimator):
                 est._fit_uncalibrated(Xv[tr], y01[tr], None if g is None else g[tr])
                 oof[te] = est._raw_scores(Xv[te])
         if oof is not None:
-            kind = "subject-wise" if g is not None else "stratified, not subject-wise"
-            self._set_threshold(oof, y01, f"out-of-fold training scores ({kind} k-fold)")
+            self._set_threshold(
+                oof, y01, f"out-of-fold training scores ({_cv_kind(y01, g, self.n_splits)})"
+            )
         else:
             self._set_threshold(
                 self._raw_scores(Xv), y01, "training scores (resubstitution: too few samples "
@@ -825,8 +833,8 @@ class LibSVMClassifier(_LivenessClassifier):
             if X_dev is not None:
                 self.selection_ = "grid search: EER on the development set"
             else:
-                kind = "subject-wise" if groups is not None else "stratified, not subject-wise"
-                self.selection_ = f"grid search: EER of {len(folds or [])}-fold CV ({kind})"
+                kind = _cv_kind(y01, groups, self.n_splits)
+                self.selection_ = f"grid search: EER of out-of-fold scores ({kind})"
                 oof_best = oofs[best]
         self.C_, self.gamma_ = cs[best[0]], gs[best[1]]
         self.grid_eer_ = grid

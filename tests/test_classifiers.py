@@ -94,7 +94,7 @@ def test_threshold_without_dev_is_eer_of_out_of_fold_scores(est):
     m = clone(est).fit(X, y, groups=g)
     oof = out_of_fold_scores(est, X, y, groups=g)
     assert m.threshold_ == eer_threshold(oof[y == 0], oof[y == 1])
-    assert m.threshold_source_.startswith("out-of-fold") and "subject-wise" in m.threshold_source_
+    assert m.threshold_source_ == "out-of-fold training scores (subject-wise 5-fold)"
     far, frr = farfrr(oof[y == 0], oof[y == 1], m.threshold_)
     assert m.calibration_eer_ == pytest.approx((far + frr) / 2)
     assert m.calibration_counts_ == {"bona_fide": 30, "attack": 60}
@@ -194,7 +194,7 @@ def test_svm_grid_search_picks_the_lowest_eer():
             _, eer = calibrate_threshold(s, yd)
             assert m.grid_eer_[a, b] == pytest.approx(eer)
     cv = LibSVMClassifier(kernel="linear", C=cs).fit(X, y, groups=g)
-    assert cv.selection_ == "grid search: EER of 5-fold CV (subject-wise)"
+    assert cv.selection_ == "grid search: EER of out-of-fold scores (subject-wise 5-fold)"
     assert cv.threshold_source_.startswith("out-of-fold")
 
 
