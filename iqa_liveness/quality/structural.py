@@ -208,7 +208,8 @@ def _ssim_value(ref: _F, diff: _F, planes: _Planes | None = None) -> float:
     if not diff.any():
         return 1.0  # identical images (exactly 1 whatever the rounding of the filters)
     p = _planes(ref, diff) if planes is None else planes
-    return float(_ssim_map(p).mean(dtype=np.float64))
+    m = _ssim_map(p)
+    return float(cv2.sumElems(m)[0]) / m.size  # float64 accumulation
 
 
 def ssim_bob(reference: ArrayLike, distorted: ArrayLike) -> float:
