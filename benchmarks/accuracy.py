@@ -154,7 +154,12 @@ def run_protocol(
         X = features[family]
         t = time.perf_counter()
         clf = clone(estimator).fit(X[tr], y[tr], X[dv], y[dv], groups=groups[tr])
-        oof = out_of_fold_scores(clone(estimator), X[tr], y[tr], groups=groups[tr])
+        # out-of-fold training scores (for the fusion) with the hyper-parameters chosen on
+        # dev: a fresh grid search inside every fold would cost ~30x more for the same purpose
+        fixed = clone(estimator)
+        if hasattr(clf, "C_"):
+            fixed.set_params(C=float(clf.C_), gamma=float(clf.gamma_) or None)
+        oof = out_of_fold_scores(fixed, X[tr], y[tr], groups=groups[tr])
         s_dev, s_test = clf.score_samples(X[dv]), clf.score_samples(X[te])
         r = evaluate_protocol(
             s_dev,
