@@ -105,7 +105,7 @@ class LivenessModel:
         Names of the columns of the feature matrix the model takes, in order.
     members : sequence of Member
         The liveness tests. One test: its score and threshold are the model's. Several:
-        ``fusion`` is required.
+        ``fusion`` is required. None: the fusion takes external scores only.
     fusion : ScoreFusion, optional
         Fitted on the tests' scores (its ``test_names_`` are the member names, plus any
         external tests whose scores are passed to :meth:`score_samples`).
@@ -149,8 +149,8 @@ class LivenessModel:
             self.working_size = (h, w)
         if len(set(self.feature_names)) != len(self.feature_names):
             raise ConfigurationError("duplicate feature names")
-        if not self.members:
-            raise ConfigurationError("a model needs at least one liveness test")
+        if not self.members and self.fusion is None:
+            raise ConfigurationError("a model needs at least one liveness test or a fusion")
         names = [m.name for m in self.members]
         if len(set(names)) != len(names):
             raise ConfigurationError(f"duplicate test names {names!r}")
@@ -218,18 +218,24 @@ class LivenessModel:
         return tuple(n for n in self.fusion.test_names_ if n not in own)
 
     def test_scores(
-        self, X: ArrayLike, external: ScoreTable | Mapping[str, ArrayLike] | None = None
+        self, X: ArrayLike | None, external: ScoreTable | Mapping[str, ArrayLike] | None = None
     ) -> ScoreTable:
-        """Score of every test (and external scores) for feature matrix ``X``."""
-        Xa = np.asarray(X, dtype=np.float64)
-        if Xa.ndim != 2 or Xa.shape[1] != len(self.feature_names):
-            raise ConfigurationError(
-                f"X must have shape (n, {len(self.feature_names)}), not {Xa.shape}"
-            )
-        col = {n: i for i, n in enumerate(self.feature_names)}
+        """Score of every test (and external scores) for feature matrix ``X``.
+
+        ``X`` may be None for a model whose fusion takes external scores only.
+        """
         cols: dict[str, Any] = {}
-        for m in self.members:
-            cols[m.name] = m.estimator.score_samples(Xa[:, [col[f] for f in m.features]])
+        if self.members:
+            if X is None:
+                raise ConfigurationError("the model's tests need a feature matrix X")
+            Xa = np.asarray(X, dtype=np.float64)
+            if Xa.ndim != 2 or Xa.shape[1] != len(self.feature_names):
+                raise ConfigurationError(
+                    f"X must have shape (n, {len(self.feature_names)}), not {Xa.shape}"
+                )
+            col = {n: i for i, n in enumerate(self.feature_names)}
+            for m in self.members:
+                cols[m.name] = m.estimator.score_samples(Xa[:, [col[f] for f in m.features]])
         for name in self.external_tests:
             if external is None:
                 raise ConfigurationError(f"the model needs the scores of external test {name!r}")
@@ -242,7 +248,7 @@ class LivenessModel:
         return ScoreTable.from_columns(cols)
 
     def score_samples(
-        self, X: ArrayLike, external: ScoreTable | Mapping[str, ArrayLike] | None = None
+        self, X: ArrayLike | None, external: ScoreTable | Mapping[str, ArrayLike] | None = None
     ) -> NDArray[np.float64]:
         """Liveness score of each row of ``X`` (higher = more bona fide)."""
         if self.fusion is None:
@@ -250,13 +256,13 @@ class LivenessModel:
         return self.fusion.score_samples(self.test_scores(X, external))
 
     def decision_function(
-        self, X: ArrayLike, external: ScoreTable | Mapping[str, ArrayLike] | None = None
+        self, X: ArrayLike | None, external: ScoreTable | Mapping[str, ArrayLike] | None = None
     ) -> NDArray[np.float64]:
         """``score_samples(X) - threshold``: >= 0 is accepted as bona fide."""
         return self.score_samples(X, external) - self.threshold
 
     def predict(
-        self, X: ArrayLike, external: ScoreTable | Mapping[str, ArrayLike] | None = None
+        self, X: ArrayLike | None, external: ScoreTable | Mapping[str, ArrayLike] | None = None
     ) -> NDArray[Any]:
         """The bona fide label where the score reaches the threshold, else the attack label."""
         f = self.final

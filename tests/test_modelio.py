@@ -157,6 +157,23 @@ def test_fusion_model_needs_external_scores(saved):
     assert np.all(np.isfinite(r.score_samples(X, ext)))
 
 
+def test_fusion_of_external_scores_only(tmp_path):
+    rng = np.random.default_rng(4)
+    y = np.r_[np.zeros(50, int), np.ones(50, int)]
+    table = ScoreTable.from_columns(
+        {"cnn": y + rng.normal(0, 1, 100), "vendor": 2 * y + rng.normal(0, 1, 100)}
+    )
+    fusion = ScoreFusion().fit(table, y)
+    m = LivenessModel({}, (), (), fusion=fusion)
+    assert m.external_tests == ("cnn", "vendor")
+    save_model(m, tmp_path / "ext.ilm")
+    r = load_model(tmp_path / "ext.ilm")
+    assert r.score_samples(None, table).tobytes() == fusion.score_samples(table).tobytes()
+    assert r.threshold == fusion.threshold_
+    with pytest.raises(ConfigurationError, match="at least one liveness test or a fusion"):
+        LivenessModel({}, (), ())
+
+
 # -- crafted and damaged files -------------------------------------------------------------
 def _rewrite(src, dst, change=None, fix_checksums=True, extra=None, drop=()):
     with zipfile.ZipFile(src) as zf:
