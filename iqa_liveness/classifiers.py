@@ -34,6 +34,7 @@ The EER threshold itself is insensitive to the class proportions of the calibrat
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import warnings
@@ -625,12 +626,18 @@ def _libsvm_model_to_text(model: Any) -> str:
             return f.read()
 
 
+@functools.lru_cache(maxsize=1)
+def _openmp_controller() -> Any:
+    from libsvm import svmutil  # noqa: F401  (loads LIBSVM's OpenMP runtime first)
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _one_thread() -> Any:
     """LIBSVM (libsvm-official's wheel) is built with OpenMP; on a busy machine its spinning
     threads make small problems hundreds of times slower. One thread is also deterministic."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="openmp")
+    return _openmp_controller().limit(limits=1, user_api="openmp")
 
 
 class _SVMCore:
