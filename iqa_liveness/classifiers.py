@@ -648,7 +648,7 @@ class _SVMCore:
 
     def fit(
         self, X: NDArray[np.float64], y01: NDArray[Any], kernel: str, C: float, gamma: float,
-        weights: tuple[float, float] | None, canonical: bool = True,
+        weights: tuple[float, float] | None, tol: float, canonical: bool = True,
     ) -> _SVMCore:
         from libsvm import svmutil
 
@@ -660,7 +660,7 @@ class _SVMCore:
         self.data_min, self.factor = dmin, factor
         Z = self.transform(X)
         yl = np.where(y01 == 1, 1.0, -1.0)
-        opts = f"-s 0 -t {_KERNEL_CODE[kernel]} -c {C!r} -q"
+        opts = f"-s 0 -t {_KERNEL_CODE[kernel]} -c {C!r} -e {tol!r} -q"
         if kernel == "rbf":
             opts += f" -g {gamma!r}"
         if weights is not None:
@@ -716,6 +716,8 @@ class LibSVMClassifier(_LivenessClassifier):
         Per-class multipliers of ``C``; a dict maps labels to weights (missing: 1).
         They shape the SVM, not the operating point (the calibrated threshold).
     feature_range : (float, float), default (-1.0, 1.0)
+    tol : float, default 1e-3
+        Stopping tolerance of LIBSVM's solver (``-e``).
     bona_fide_label, threshold_criterion, threshold_target, n_splits
         As :class:`ShrinkageLDA` (``n_splits`` also sets the folds of the grid search).
 
@@ -751,6 +753,7 @@ class LibSVMClassifier(_LivenessClassifier):
         gamma: float | Sequence[float] | None = None,
         class_weight: Literal["balanced"] | dict[Any, float] | None = "balanced",
         feature_range: tuple[float, float] = (-1.0, 1.0),
+        tol: float = 1e-3,
         bona_fide_label: Any = None,
         threshold_criterion: Criterion = "eer",
         threshold_target: float | None = None,
@@ -761,6 +764,7 @@ class LibSVMClassifier(_LivenessClassifier):
         self.gamma = gamma
         self.class_weight = class_weight
         self.feature_range = feature_range
+        self.tol = tol
         self.bona_fide_label = bona_fide_label
         self.threshold_criterion = threshold_criterion
         self.threshold_target = threshold_target
@@ -781,6 +785,8 @@ class LibSVMClassifier(_LivenessClassifier):
             gs = [f / n_features for f in DEFAULT_GAMMA_FACTORS]
         else:
             gs = _grid(self.gamma, ())
+        if not float(self.tol) > 0:
+            raise ConfigurationError("tol must be positive")
         if min(cs) <= 0 or (self.kernel == "rbf" and min(gs) <= 0):
             raise ConfigurationError("C and gamma must be positive")
         return cs, gs
@@ -790,7 +796,7 @@ class LibSVMClassifier(_LivenessClassifier):
     ) -> _SVMCore:
         lo, hi = (float(v) for v in self.feature_range)
         return _SVMCore(lo, hi).fit(
-            X, y01, self.kernel, C, gamma, self._weights(y01), canonical
+            X, y01, self.kernel, C, gamma, self._weights(y01), float(self.tol), canonical
         )
 
     def _weights(self, y01: NDArray[Any]) -> tuple[float, float] | None:

@@ -252,3 +252,21 @@ def test_bad_svm_parameters():
         LibSVMClassifier(C=-1.0).fit(X, y)
     with pytest.raises(ConfigurationError, match="feature_range"):
         LibSVMClassifier(feature_range=(1.0, -1.0)).fit(X, y)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+def test_svm_matches_an_independent_libsvm_build(kernel):
+    """scikit-learn's SVC wraps its own copy of LIBSVM: same scaling, C, gamma and class
+    weights must give the same decision values (up to the solver tolerance and the 8-digit
+    support vectors of the text model)."""
+    from sklearn.svm import SVC
+
+    X, y, _ = _blobs(n_attack=70, n_bona=25, seed=5)
+    m = LibSVMClassifier(kernel=kernel, C=2.0, gamma=0.3, tol=1e-9).fit(X, y)
+    Z = -1 + (X - X.min(0)) * (2 / (X.max(0) - X.min(0)))
+    np.testing.assert_allclose(m.data_min_, X.min(0))
+    w_attack, w_bona = 95 / (2 * 70), 95 / (2 * 25)
+    ref = SVC(kernel=kernel, C=2.0, gamma=0.3, class_weight={0: w_attack, 1: w_bona}, tol=1e-9)
+    ref.fit(Z, y)
+    np.testing.assert_allclose(m.score_samples(X), ref.decision_function(Z), atol=1e-6)
+    assert m.n_support_vectors_ == ref.n_support_.sum()
