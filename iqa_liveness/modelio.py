@@ -457,8 +457,23 @@ def _estimator_from_state(
         raise ModelPartMissingError(f"{what}: missing {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
         raise ModelCorruptError(f"{what}: malformed state ({exc})") from None
-    if not (isinstance(classes, list) and len(classes) == 2 and pos in (0, 1)):
+    if not (
+        isinstance(classes, list)
+        and len(classes) == 2
+        and all(isinstance(c, (str, int, float, bool)) for c in classes)
+        and classes[0] != classes[1]
+        and pos in (0, 1)
+    ):
         raise ModelCorruptError(f"{what}: classes must be two labels and the index 0 or 1")
+    for k in ("threshold_", "calibration_eer_", "intercept_", "C_", "gamma_"):
+        v = getattr(est, k, 0.0)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ModelCorruptError(f"{what}: {k} must be a finite number, not {v!r}")
+    for k in ("threshold_source_", "selection_"):
+        if not isinstance(getattr(est, k, ""), str):
+            raise ModelCorruptError(f"{what}: {k} must be a string")
+    if not isinstance(est.calibration_counts_, dict):
+        raise ModelCorruptError(f"{what}: calibration_counts_ must be a mapping")
     est.classes_ = np.asarray(classes)
     est._pos = pos
     est.bona_fide_label_ = est.classes_[pos]
@@ -478,7 +493,7 @@ def _estimator_from_state(
         _check_libsvm_text(est.model_text_, n, what)
         try:
             est._restore_core()
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise ModelCorruptError(f"{what}: LIBSVM could not read its model ({exc})") from None
     return est
 
@@ -649,7 +664,7 @@ def load_model(path: str | os.PathLike[str]) -> LivenessModel:
     with zf:
         try:
             manifest = json.loads(_read_part(zf, MANIFEST, None).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ModelCorruptError(f"{p}: the manifest is not valid JSON: {exc}") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
             raise ModelVersionError(f"{p} is not an iqa-liveness model file")

@@ -309,6 +309,28 @@ def test_shapes_must_match_feature_names(saved, tmp_path):
         load_model(_rewrite(p, tmp_path / "u.ilm", unknown_feature))
 
 
+def test_malformed_manifest_values(saved, tmp_path):
+    _, p = saved["lda"]
+
+    def text_threshold(man, parts):
+        man["members"][0]["state"]["threshold_"] = "0.5"
+
+    def same_classes(man, parts):
+        man["members"][0]["classes"] = [1, 1]
+
+    def bad_param(man, parts):
+        man["members"][0]["params"]["evil"] = 1
+
+    for k, change in enumerate((text_threshold, same_classes, bad_param)):
+        with pytest.raises(ModelCorruptError):
+            load_model(_rewrite(p, tmp_path / f"{k}.ilm", change))
+    deep = tmp_path / "deep.ilm"
+    with zipfile.ZipFile(deep, "w") as zf:
+        zf.writestr("manifest.json", "[" * 100000 + "]" * 100000)
+    with pytest.raises(ModelCorruptError, match="not valid JSON"):
+        load_model(deep)
+
+
 def test_malformed_libsvm_text_is_caught_before_libsvm(saved, tmp_path):
     _, p = saved["svm-rbf"]
     key = "members/0/model_text.libsvm"
