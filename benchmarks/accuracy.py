@@ -184,7 +184,9 @@ def run_protocol(
         try:
             from iqa_liveness.fusion import ScoreFusion
 
-            fusion: Any = ScoreFusion(test_names=tuple(fused)).fit(S["train_oof"], y[tr], S["dev"], y[dv])
+            fusion: Any = ScoreFusion(test_names=tuple(fused)).fit(
+                S["train_oof"], y[tr], S["dev"], y[dv]
+            )
             how = "iqa_liveness.fusion.ScoreFusion"
         except ImportError:
             fusion = ShrinkageLDA().fit(S["train_oof"], y[tr], S["dev"], y[dv])
