@@ -28,6 +28,7 @@ __all__ = [
     "ModelPartMissingError",
     "ModelShapeError",
     "ModelCorruptError",
+    "MeasureError",
 ]
 
 
@@ -121,3 +122,7 @@ class ModelShapeError(ModelFileError):
 class ModelCorruptError(ModelFileError):
     """A model file is truncated, not a valid container, fails its checksums or holds unsafe
     content (pickled objects)."""
+
+
+class MeasureError(IQALivenessError, ArithmeticError):
+    """A feature extractor computed a non-finite value (a bug): it is raised, never returned."""

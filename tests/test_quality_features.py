@@ -258,3 +258,13 @@ def test_measures_command_json(capsys):
     assert list(row) == list(available_measures())
     expected = compute_measures(data.astronaut(), convention="bob")
     assert row == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_a_non_finite_value_is_raised_not_returned(monkeypatch, images):
+    from iqa_liveness.errors import IQALivenessError, MeasureError
+    from iqa_liveness.quality import pixel
+
+    monkeypatch.setattr(pixel, "ctx_mse", lambda ctx: float("nan"))
+    with pytest.raises(MeasureError, match="MSE") as info:
+        QualityFeatures(measures=["MSE", "PSNR"]).transform(images[:1])
+    assert isinstance(info.value, IQALivenessError)  # a batch job can record it and go on

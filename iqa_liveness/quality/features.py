@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..errors import ConfigurationError, InvalidImageError, IQALivenessError
+from ..errors import ConfigurationError, InvalidImageError, IQALivenessError, MeasureError
 from ..image import ImageInput, load_grey
 from ._context import QualityContext, check_convention, tune_allocator
 from ._registry import PAPER_ORDER, available_measures, get_measure
@@ -82,7 +82,7 @@ def _measure_grey(
     bad = ~np.isfinite(values)
     if bad.any():  # a bug in a measure: never let it leave silently
         wrong = [n for n, b in zip(names, bad) if b]
-        raise ArithmeticError(f"quality measures returned non-finite values: {wrong}")
+        raise MeasureError(f"quality measures returned non-finite values: {wrong}")
     return values
 
 
