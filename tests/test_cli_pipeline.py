@@ -265,6 +265,15 @@ def test_fuse_models_and_csv(work, tmp_path, capsys):
     )
     r = _json(capsys)
     assert KEYS <= set(r) and r["n_bona_fide"] + r["n_attack"] == 18
+    # predict with the fused model: the fusion of the members' scores of the same image
+    live = sorted((work / "data" / "live").rglob("*.png"))[0]
+    assert main(["predict", "--model", str(fused), str(live), "--json"]) == 0
+    p = _json(capsys)["results"][0]
+    ma, mb = load_cli_model(lda), load_cli_model(svm)
+    fs = read_features(work / "train.h5")
+    i = list(fs.sample_id).index(live.relative_to(work / "data").as_posix())
+    pair = np.array([[ma.scores(fs.X[i : i + 1])[0], mb.scores(fs.X[i : i + 1])[0]]])
+    assert p["score"] == pytest.approx(float(fm.classifier.score_samples(pair)[0]))
     # CSV scores of the two models on dev and test, fused as external tests
     for split in ("dev", "test"):
         for path in (lda, svm):
