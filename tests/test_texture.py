@@ -396,6 +396,8 @@ def test_coalbp_bits_and_pairs():
         x[r, c] = 1
         assert coalbp_codes(x).tolist() == [[1 << bit]]
     assert coalbp_codes(np.ones((3, 3))).tolist() == [[0]]  # strict >
+    flat = coalbp_histogram(np.full((20, 20), 3.0))  # documented value of a constant channel
+    assert flat[[0, 256, 512, 768]].tolist() == [0.25] * 4 and flat.sum() == 1.0
     # 7x7 with scale 1, radius 2: code map 5x5, one centre pair per direction
     rng = np.random.default_rng(3)
     img = rng.integers(0, 9, (7, 7))
