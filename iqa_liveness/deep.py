@@ -613,7 +613,7 @@ class DeepFeatures(TransformerMixin, BaseEstimator):
     def _one(
         self, test: OnnxLivenessTest, image: Any, face: Face | None
     ) -> tuple[NDArray[np.float64] | None, FaceRecord]:
-        name = "given" if face is not None else self._detector().name
+        name = getattr(face, "source", "given") if face is not None else self._detector().name
         try:
             rgb = _as_uint8_rgb(image)
             found: list[Face] = [face] if face is not None else self._detector().detect(rgb)

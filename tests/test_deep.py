@@ -303,6 +303,11 @@ def test_one_detection_per_image_shared_by_extractors(tiny_dir, tmp_path):
     assert len(ok) == 4 and not failed["sample_id"]
     assert det.calls == 4  # one detection per image, not one per extractor
     np.testing.assert_array_equal(features["deep_a"], features["deep_b"])
+    # the record names the detector that found the shared face
+    rec = extractors["deep_a"].transform_with_records(
+        [np.zeros((40, 60, 3), np.uint8)], faces=[Face(box=(1, 1, 9, 9), source="yunet")]
+    )[1][0]
+    assert rec.detector == "yunet" and rec.box == (1.0, 1.0, 9.0, 9.0)
     # the shared face gives what each extractor finds on its own
     alone = DeepFeatures(onnx=str(tiny_dir / "tiny.json"), detector=CountingDetector())
     images = [cv2.cvtColor(cv2.imread(s.source), cv2.COLOR_BGR2RGB) for s in ok]
