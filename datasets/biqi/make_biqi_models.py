@@ -79,7 +79,7 @@ LEVELS = {
     "ff": [1, 2, 4, 8, 16, 32],  # bit flips in a JP2K code stream at x1000 = FF_RATE
 }
 FF_RATE = 100
-GAMMA = 1.0 / 18.0
+GAMMA_GRID = [1.0 / 18.0, 0.25, 1.0]  # 1/18 is LIVE's value
 C_GRID = [1.0, 4.0, 16.0, 64.0, 256.0]
 N_FOLDS = 3
 
@@ -175,26 +175,26 @@ def folds(groups: np.ndarray) -> np.ndarray:
     return np.array([fold_of[g.split("@")[0]] for g in groups])
 
 
-def cv_classifier(x: list, y: np.ndarray, fold: np.ndarray, c: float) -> float:
+def cv_classifier(x: list, y: np.ndarray, fold: np.ndarray, c: float, g: float) -> float:
     correct = 0
     for f in range(N_FOLDS):
         tr, te = fold != f, fold == f
         m = svmutil.svm_train(
-            list(y[tr]), [x[i] for i in np.flatnonzero(tr)], f"-s 0 -t 2 -g {GAMMA} -c {c} -q"
+            list(y[tr]), [x[i] for i in np.flatnonzero(tr)], f"-s 0 -t 2 -g {g} -c {c} -q"
         )
         pred, _, _ = svmutil.svm_predict(list(y[te]), [x[i] for i in np.flatnonzero(te)], m, "-q")
         correct += int(np.sum(np.array(pred) == y[te]))
     return correct / len(y)
 
 
-def cv_regressor(x: list, t: np.ndarray, fold: np.ndarray, c: float) -> float:
+def cv_regressor(x: list, t: np.ndarray, fold: np.ndarray, c: float, g: float) -> float:
     err = []
     for f in range(N_FOLDS):
         tr, te = fold != f, fold == f
         m = svmutil.svm_train(
             list(t[tr]),
             [x[i] for i in np.flatnonzero(tr)],
-            f"-s 4 -t 2 -g {GAMMA} -n 0.5 -c {c} -q",
+            f"-s 4 -t 2 -g {g} -n 0.5 -c {c} -q",
         )
         pred, _, _ = svmutil.svm_predict(list(t[te]), [x[i] for i in np.flatnonzero(te)], m, "-q")
         err.extend(np.array(pred) - t[te])
@@ -286,26 +286,33 @@ def main(argv: list[str] | None = None) -> int:
     scaling = make_range(x)
     write_range(args.out / "range2.txt", scaling)
     xs = scaled(x, scaling)
-    accs = {c: cv_classifier(xs, y, fold, c) for c in C_GRID}
-    c_best = max(C_GRID, key=lambda c: (accs[c], -c))
-    model = svmutil.svm_train(list(y), xs, f"-s 0 -t 2 -g {GAMMA} -c {c_best} -b 1 -q")
+    grid = [(c, g) for g in GAMMA_GRID for c in C_GRID]
+    accs = {cg: cv_classifier(xs, y, fold, *cg) for cg in grid}
+    c_best, g_best = max(grid, key=lambda cg: (accs[cg], -cg[0], -cg[1]))
+    model = svmutil.svm_train(list(y), xs, f"-s 0 -t 2 -g {g_best} -c {c_best} -b 1 -q")
     svmutil.svm_save_model(str(args.out / "model_89.model"), model)
-    summary["classifier"] = {"C": c_best, "cv_accuracy": accs[c_best], "n_sv": model.l}
+    summary["classifier"] = {
+        "C": c_best,
+        "gamma": g_best,
+        "cv_accuracy": accs[(c_best, g_best)],
+        "n_sv": model.l,
+    }
 
     for kind in ("jp2k", "wn", "blur", "ff"):
         sel = kinds == kind
         scaling = make_range(x[sel])
         write_range(args.out / f"range2_{kind}.txt", scaling)
         xs = scaled(x[sel], scaling)
-        rmse = {c: cv_regressor(xs, target[sel], fold[sel], c) for c in C_GRID}
-        c_best = min(C_GRID, key=lambda c: (rmse[c], c))
+        rmse = {cg: cv_regressor(xs, target[sel], fold[sel], *cg) for cg in grid}
+        c_best, g_best = min(grid, key=lambda cg: (rmse[cg], cg[0], cg[1]))
         model = svmutil.svm_train(
-            list(target[sel]), xs, f"-s 4 -t 2 -g {GAMMA} -n 0.5 -c {c_best} -q"
+            list(target[sel]), xs, f"-s 4 -t 2 -g {g_best} -n 0.5 -c {c_best} -q"
         )
         svmutil.svm_save_model(str(args.out / f"model_89_{kind}.model"), model)
         summary[kind] = {
             "C": c_best,
-            "cv_rmse": rmse[c_best],
+            "gamma": g_best,
+            "cv_rmse": rmse[(c_best, g_best)],
             "target_range": [float(target[sel].min()), float(target[sel].max())],
             "n_sv": model.l,
         }
