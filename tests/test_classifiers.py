@@ -18,7 +18,7 @@ from iqa_liveness.classifiers import (
     out_of_fold_scores,
 )
 from iqa_liveness.errors import ConfigurationError, InvalidDataError, IQALivenessError
-from iqa_liveness.metrics import eer_threshold, far_threshold, farfrr
+from iqa_liveness.metrics import eer_threshold, far_threshold, farfrr, frr_threshold
 
 CLASS_WEIGHT_XFAIL = {
     "check_class_weight_classifiers": (
@@ -115,6 +115,8 @@ def test_threshold_from_dev_set_and_recalibration():
     np.testing.assert_array_equal(m.score_samples(Xd), sd)
     with pytest.raises(ConfigurationError):
         m.calibrate(Xd, yd, criterion="far")  # no target
+    f = ShrinkageLDA(threshold_criterion="frr", threshold_target=0.1).fit(X, y, X_dev=Xd, y_dev=yd)
+    assert f.threshold_ == frr_threshold(sd[yd == 0], sd[yd == 1], 0.1)
 
 
 def test_lda_score_is_equal_prior_discriminant_of_standardised_features():

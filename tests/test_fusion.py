@@ -151,6 +151,10 @@ def test_fusion_of_independent_tests_beats_each_test_and_report_matches_protocol
     hters = {k: r.hter for k, r in rep.results.items()}
     assert hters["fusion"] < min(hters["a"], hters["b"])
     assert rep.results["fusion"].dev_eer < min(rep.results["a"].dev_eer, rep.results["b"].dev_eer)
+    species = np.where(yt == 1, None, np.where(np.arange(yt.size) % 2 == 0, "print", "replay"))
+    rep2 = f.report(Sd, yd, St, yt, test_attack_types=list(species))
+    assert set(rep2.results["fusion"].apcer_per_species) == {"print", "replay"}
+    assert rep2.results["fusion"].apcer == max(rep2.results["fusion"].apcer_per_species.values())
     text = rep.summary()
     assert "fusion" in text and f"{100 * hters['fusion']:.2f}" in text
     assert set(rep.to_dict()["fusion"]) >= {"dev_eer", "hter", "threshold"}
