@@ -493,7 +493,9 @@ class ShrinkageLDA(_LivenessClassifier):
     .. math:: s(x) = w^\\top z + b = \\log p(z \\mid \\text{bona fide}) - \\log p(z \\mid
               \\text{attack}),
 
-    the log-likelihood ratio under Gaussian classes with a shared covariance.
+    the log-likelihood ratio under Gaussian classes with a shared covariance. When the
+    training features hold no variation at all (the covariance is singular even after
+    shrinkage), ``coef_`` and ``intercept_`` are 0: every score is 0.
     ``predict_proba`` gives ``sigmoid(s(x) - threshold_)`` for the bona fide class: the
     posterior probability under the class prior for which the calibrated threshold is the
     Bayes decision.
@@ -554,11 +556,14 @@ class ShrinkageLDA(_LivenessClassifier):
         scale[~(scale > np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean)))] = 1.0
         Z = (X - mean) / scale
         lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto", priors=[0.5, 0.5])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "Variables are collinear"
-            lda.fit(Z, y01)
-        coef = np.asarray(lda.coef_, dtype=np.float64).ravel().copy()
-        intercept = float(np.asarray(lda.intercept_).ravel()[0])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "Variables are collinear"
+                lda.fit(Z, y01)
+            coef = np.asarray(lda.coef_, dtype=np.float64).ravel().copy()
+            intercept = float(np.asarray(lda.intercept_).ravel()[0])
+        except np.linalg.LinAlgError:  # singular covariance: every feature constant
+            coef, intercept = np.full(X.shape[1], np.nan), np.nan
         if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
             # degenerate data (e.g. every feature constant): no discrimination
             coef = np.zeros_like(coef)

@@ -136,6 +136,9 @@ def test_lda_constant_features_do_not_break_it():
     X = np.c_[X, np.full(len(X), 7.0)]
     m = ShrinkageLDA().fit(X, y)
     assert m.scale_[-1] == 1.0 and np.all(np.isfinite(m.score_samples(X)))
+    flat = ShrinkageLDA().fit(np.ones((20, 3)), y[:20] * 0 + np.arange(20) % 2)
+    assert np.all(flat.coef_ == 0) and flat.intercept_ == 0.0
+    np.testing.assert_array_equal(flat.score_samples(np.ones((2, 3))), [0.0, 0.0])
 
 
 def test_svm_balanced_weights_and_options():
