@@ -167,6 +167,27 @@ class FaceRecord:
 
         return {k: conv(getattr(self, k)) for k in self.__dataclass_fields__}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaceRecord:
+        """Inverse of :meth:`to_dict` (unknown keys are an error).
+
+        Examples
+        --------
+        >>> rec = FaceRecord("yunet", 1, box=(1.0, 2.0, 3.0, 4.0), crop=(0, 1, 5))
+        >>> FaceRecord.from_dict(rec.to_dict()) == rec
+        True
+        """
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigurationError(f"unknown FaceRecord fields: {sorted(unknown)}")
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, list):
+                return tuple(conv(x) for x in v)
+            return v
+
+        return cls(**{k: conv(v) for k, v in data.items()})
+
 
 class FaceDetector(ABC):
     """Interface of a face detector: ``detect(image) -> list[Face]``, most confident first."""

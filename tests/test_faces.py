@@ -16,6 +16,7 @@ from iqa_liveness.faces import (
     YUNET_MODEL_PATH,
     Face,
     FaceDetector,
+    FaceRecord,
     GivenDetector,
     HaarDetector,
     YuNetDetector,
@@ -203,7 +204,10 @@ def test_extract_face_record_and_crop():
     left, top, side = record.crop
     assert crop.shape == (side, side, 3)
     assert np.array_equal(crop, _astronaut()[top : top + side, left : left + side])
-    json.dumps(record.to_dict())  # storable as JSON
+    stored = json.loads(json.dumps(record.to_dict()))  # storable as JSON, and back
+    assert FaceRecord.from_dict(stored) == record
+    with pytest.raises(ConfigurationError):
+        FaceRecord.from_dict({**stored, "colour": 1})
     # a known face skips detection
     face = Face(box=(150, 50, 150, 150))
     crop2, rec2 = extract_face(_astronaut(), face=face)
