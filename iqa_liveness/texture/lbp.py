@@ -176,9 +176,7 @@ def lbp_codes(
     (by, bx), (oy, ox), samples = _geometry(points, float(radius))
     arr = as_channel(channel, max(by, bx) + 1, "LBP")
     h, w = arr.shape
-    dy, dx = h - by, w - bx
-    if dy < 1 or dx < 1:
-        raise ConfigurationError(f"LBP radius {radius} needs a larger channel than {h}x{w}")
+    dy, dx = h - by, w - bx  # >= 1: as_channel checked the size
     img = arr.astype(np.float64)
     centre = img[oy : oy + dy, ox : ox + dx]
     thr = -tie_threshold(img, tol)
