@@ -268,3 +268,39 @@ def test_a_non_finite_value_is_raised_not_returned(monkeypatch, images):
     with pytest.raises(MeasureError, match="MSE") as info:
         QualityFeatures(measures=["MSE", "PSNR"]).transform(images[:1])
     assert isinstance(info.value, IQALivenessError)  # a batch job can record it and go on
+
+
+def test_face_region_measures_the_eye_based_crop():
+    """detector=...: the measures of extract_face's crop (detected, or of a given Face)."""
+    from skimage import data
+
+    from iqa_liveness.errors import NoFaceError
+    from iqa_liveness.faces import Face, crop_face, extract_face
+
+    img = data.astronaut()
+    names = ["MSE", "PSNR", "MAMS"]
+    crop, record = extract_face(img, "yunet")
+    assert record.fallback is None and crop.shape[0] < img.shape[0]
+    qf = QualityFeatures(measures=names, detector="yunet")
+    got = qf.transform([img])
+    np.testing.assert_array_equal(got[0], list(compute_measures(crop, names).values()))
+    assert not np.allclose(got, QualityFeatures(measures=names).transform([img]))
+    # a face known beforehand (shared detection, database eyes) replaces the detection
+    given = Face(box=(150, 60, 120, 140), eyes=np.array([[180.0, 120.0], [240.0, 120.0]]))
+    square = crop_face(img, (150, 90, 120))[0]
+    for det in (None, "yunet"):
+        row = QualityFeatures(measures=names, detector=det).transform([img], faces=[given])
+        np.testing.assert_array_equal(row[0], list(compute_measures(square, names).values()))
+    # no face: an error naming the image, or the whole image on request
+    flat = np.full((48, 64, 3), 90, np.uint8)
+    flat[10:30, 10:40] = 200
+    with pytest.raises(NoFaceError, match="image 1"):
+        qf.transform([img, flat])
+    np.testing.assert_array_equal(
+        QualityFeatures(measures=names, detector="yunet", on_no_face="whole").transform([flat]),
+        QualityFeatures(measures=names).transform([flat]),
+    )
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(qf)).transform([img]), got)
+    for bad in ({"face": "first"}, {"on_no_face": "skip"}):
+        with pytest.raises(ConfigurationError):
+            QualityFeatures(detector="yunet", **bad).transform([img])

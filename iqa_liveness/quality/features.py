@@ -156,6 +156,10 @@ def _measure_one(
     return _measure_grey(grey, names, convention, options)
 
 
+def _no_detector(detector: Any) -> bool:
+    return detector is None or (isinstance(detector, str) and detector.lower() == "none")
+
+
 class QualityFeatures(TransformerMixin, BaseEstimator):
     """The image-quality measures of Galbally et al. (2014) as a scikit-learn transformer.
 
@@ -176,6 +180,19 @@ class QualityFeatures(TransformerMixin, BaseEstimator):
         NIQE pristine model (default: the one shipped with the package).
     biqi_models : str, path-like or object, optional
         BIQI models (default: the ones shipped with the package).
+    detector : str, FaceDetector or None, default None
+        ``None``: the measures of the whole image. A detector (``"yunet"``, ``"haar"``, see
+        :func:`iqa_liveness.faces.get_face_detector`): the measures of the face crop, the
+        eye-based square of :func:`iqa_liveness.faces.extract_face` (the colour-texture crop),
+        so that the background, the room's light, hands and photo edges do not enter the
+        features. Validated across capture sessions in ``docs/evaluation.md``: on NUAA, train
+        on one session and test on the other, the face crop brings the W-IQA + LDA HTER from
+        33 % (whole scene) to 12 %. The ``iqa-liveness extract`` command uses ``"yunet"``.
+    face : {"largest", "most_confident"}, default "largest"
+        Which face when a detector finds several.
+    on_no_face : {"error", "whole"}, default "error"
+        No face found: raise :class:`~iqa_liveness.errors.NoFaceError` (a batch job records
+        the sample as failed) or measure the whole image.
 
     Examples
     --------
@@ -196,12 +213,18 @@ class QualityFeatures(TransformerMixin, BaseEstimator):
         n_jobs: int | None = None,
         niqe_model: Any = None,
         biqi_models: Any = None,
+        detector: Any = None,
+        face: str = "largest",
+        on_no_face: str = "error",
     ) -> None:
         self.measures = measures
         self.convention = convention
         self.n_jobs = n_jobs
         self.niqe_model = niqe_model
         self.biqi_models = biqi_models
+        self.detector = detector
+        self.face = face
+        self.on_no_face = on_no_face
 
     def _validated(self) -> tuple[tuple[str, ...], str, dict[str, Any]]:
         names = resolve_measures(self.measures)
@@ -210,6 +233,10 @@ class QualityFeatures(TransformerMixin, BaseEstimator):
             isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer))
         ):
             raise ConfigurationError(f"n_jobs must be an int or None, got {self.n_jobs!r}")
+        if self.face not in ("largest", "most_confident"):
+            raise ConfigurationError(f"face must be 'largest' or 'most_confident': {self.face!r}")
+        if self.on_no_face not in ("error", "whole"):
+            raise ConfigurationError(f"on_no_face must be 'error' or 'whole': {self.on_no_face!r}")
         options = {"niqe_model": self.niqe_model, "biqi_models": self.biqi_models}
         return names, convention, options
 
@@ -220,14 +247,51 @@ class QualityFeatures(TransformerMixin, BaseEstimator):
         self.n_features_out_ = len(names)
         return self
 
-    def transform(self, X: Any) -> NDArray[np.float64]:
-        """Compute the measures of each image.
+    def _face_crops(self, images: list[Any], faces: Sequence[Any] | None) -> list[Any]:
+        """The face crop of each image (``faces``: known faces or None entries to detect)."""
+        from ..faces import Face, extract_face, get_face_detector
+
+        if faces is not None and len(faces) != len(images):
+            raise ConfigurationError(f"faces has {len(faces)} entries for {len(images)} images")
+        out = []
+        for i, img in enumerate(images):
+            known = None if faces is None else faces[i]
+            if known is not None and not isinstance(known, Face):
+                raise ConfigurationError(f"faces entries must be Face or None, not {known!r}")
+            if known is None and _no_detector(self.detector):
+                out.append(img)
+                continue
+            det = None
+            if known is None:  # a named detector is built once per transformer
+                cached = getattr(self, "_detector_cache", None)
+                if cached is None or cached[0] != self.detector:
+                    cached = (self.detector, get_face_detector(self.detector))
+                    self._detector_cache = cached
+                det = cached[1]
+            try:
+                crop, _ = extract_face(
+                    img,
+                    det if det is not None else "yunet",
+                    face=known if known is not None else self.face,  # type: ignore[arg-type]
+                    on_no_face=self.on_no_face,  # type: ignore[arg-type]
+                )
+            except IQALivenessError as exc:
+                raise type(exc)(f"image {i}: {exc}") from exc
+            out.append(crop)
+        return out
+
+    def transform(self, X: Any, faces: Sequence[Any] | None = None) -> NDArray[np.float64]:
+        """Compute the measures of each image (of its face crop when ``detector`` is set).
 
         Parameters
         ----------
         X : sequence of images
             Arrays (grey ``(H, W)`` or RGB ``(H, W, 3)``, uint8, uint16 or float 0..1) or image
             paths; also a stacked array ``(n, H, W)`` or ``(n, H, W, 3)``.
+        faces : sequence of Face or None, optional
+            Faces known beforehand (from a database, or a detection shared between extractors),
+            aligned with ``X``: the measures are then those of their crops; None entries are
+            detected with ``detector`` (or measured whole when ``detector`` is None).
 
         Returns
         -------
@@ -237,9 +301,13 @@ class QualityFeatures(TransformerMixin, BaseEstimator):
         ------
         InvalidImageError, ImageReadError, ImageTooSmallError
             For a bad image; the message starts with its index in ``X``.
+        NoFaceError
+            No face found with ``on_no_face="error"``; the message starts with the index.
         """
         names, convention, options = self._validated()
         images = _as_image_list(X)
+        if faces is not None or not _no_detector(self.detector):
+            images = self._face_crops(images, faces)
         out = np.empty((len(images), len(names)), dtype=np.float64)
         if not images:
             return out
