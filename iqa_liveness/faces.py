@@ -104,16 +104,6 @@ class Face:
     def area(self) -> float:
         return self.box[2] * self.box[3]
 
-    def scaled(self, factor: float) -> Face:
-        """The same face in an image ``factor`` times larger."""
-        return Face(
-            box=tuple(v * factor for v in self.box),  # type: ignore[arg-type]
-            confidence=self.confidence,
-            landmarks=None if self.landmarks is None else self.landmarks * factor,
-            eyes=None if self.eyes is None else self.eyes * factor,
-            source=self.source,
-        )
-
 
 @dataclass(frozen=True)
 class FaceRecord:
