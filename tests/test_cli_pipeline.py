@@ -304,6 +304,11 @@ def test_fuse_models_and_csv(work, tmp_path, capsys):
                 w.writerow([sid, row["label"], row["attack_type"], row["a"], row["b"]])
     ext = tmp_path / "ext.iqa"
     assert main(["fuse", "--dev", str(tmp_path / "dev.csv"), "--output", str(ext), "-q"]) == 0
+    # a fusion of external scores is a modelio file too: no test, every fusion input external
+    from iqa_liveness.modelio import load_model
+
+    ext_lm = load_model(ext)
+    assert ext_lm.members == () and ext_lm.external_tests == ("a", "b")
     assert (
         main(["evaluate", "--model", str(ext), "--features", str(tmp_path / "test.csv"), "--json"])
         == 0

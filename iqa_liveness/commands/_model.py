@@ -9,40 +9,23 @@ name, parameters and feature names) are kept in the model's ``feature_config`` a
 ``<family>__<feature>``.
 
 A fusion of *external* scores only (``fuse`` on CSV files, no model of this package among its
-tests) cannot be a modelio model (which needs at least one test of its own); it is stored in a
-small HDF5 file instead: root attributes hold JSON (format, version, provenance) and the
-``/classifier`` group the fusion's state (arrays as datasets, the rest as JSON). Loading it
-re-creates only classes of an allow-list (:data:`ALLOWED_CLASSIFIERS`), so a crafted file
-cannot run code either.
+tests) is a modelio model without tests: its ``ScoreFusion`` takes the external scores.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 from numpy.typing import NDArray
 
-from .. import __version__
 from ..errors import ModelFileError
 
-__all__ = ["CliModel", "save_cli_model", "load_cli_model", "ALLOWED_CLASSIFIERS"]
-
-FORMAT = "iqa-liveness-cli-model"
-FORMAT_VERSION = 1
-
-#: Classes a model file may name (module, class).
-ALLOWED_CLASSIFIERS: dict[str, tuple[str, str]] = {
-    "ShrinkageLDA": ("iqa_liveness.classifiers", "ShrinkageLDA"),
-    "LibSVMClassifier": ("iqa_liveness.classifiers", "LibSVMClassifier"),
-    "ScoreFusion": ("iqa_liveness.fusion", "ScoreFusion"),
-}
+__all__ = ["CliModel", "save_cli_model", "load_cli_model"]
 
 
 @dataclass
@@ -96,103 +79,6 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__tuple__"}:
-            return tuple(_decode(v) for v in value["__tuple__"])
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
-
-
-def _write_estimator(group: h5py.Group, est: Any) -> None:
-    name = type(est).__name__
-    if name not in ALLOWED_CLASSIFIERS:
-        raise ModelFileError(f"cannot save a {name}; known: {', '.join(ALLOWED_CLASSIFIERS)}")
-    state = est.__getstate__() if hasattr(est, "__getstate__") else dict(vars(est))
-    plain: dict[str, Any] = {}
-    arrays = group.create_group("arrays")
-    for k, v in state.items():
-        if isinstance(v, np.ndarray):
-            if v.dtype == object or v.dtype.kind == "U":
-                arrays.create_dataset(k, data=np.asarray(v.astype(str), dtype=h5py.string_dtype()))
-                arrays[k].attrs["strings"] = "object" if v.dtype == object else "unicode"
-            else:
-                arrays.create_dataset(k, data=v)
-        else:
-            try:
-                json.dumps(_encode(v))
-            except (TypeError, ValueError) as exc:
-                raise ModelFileError(f"{name}.{k} ({type(v).__name__}) cannot be saved") from exc
-            plain[k] = _encode(v)
-    group.attrs["class"] = name
-    group.attrs["state"] = json.dumps(plain, sort_keys=True)
-
-
-def _read_estimator(group: h5py.Group) -> Any:
-    import importlib
-
-    name = str(group.attrs.get("class", ""))
-    if name not in ALLOWED_CLASSIFIERS:
-        raise ModelFileError(f"model names an unknown classifier class {name!r}")
-    module, cls = ALLOWED_CLASSIFIERS[name]
-    klass = getattr(importlib.import_module(module), cls)
-    state = _decode(json.loads(str(group.attrs["state"])))
-    for k, ds in group["arrays"].items():
-        kind = ds.attrs.get("strings", "")
-        if kind:
-            values = [v.decode() if isinstance(v, bytes) else str(v) for v in ds[...]]
-            state[k] = np.asarray(values, dtype=object if kind == "object" else str)
-        else:
-            state[k] = ds[...]
-    est = klass.__new__(klass)
-    if hasattr(est, "__setstate__"):
-        est.__setstate__(state)
-    else:  # pragma: no cover
-        est.__dict__.update(state)
-    return est
-
-
-def _write_model(g: h5py.Group, model: CliModel) -> None:
-    prov = dict(model.provenance)
-    prov.setdefault("package_version", __version__)
-    prov.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    g.attrs["families"] = json.dumps(_encode(model.families))
-    g.attrs["working_resolution"] = json.dumps(
-        None if model.working_resolution is None else list(model.working_resolution)
-    )
-    g.attrs["provenance"] = json.dumps(_encode(prov), sort_keys=True)
-    g.attrs["threshold"] = model.threshold
-    g.attrs["n_members"] = len(model.members)
-    _write_estimator(g.create_group("classifier"), model.classifier)
-    for i, member in enumerate(model.members):
-        _write_model(g.create_group(f"member_{i}"), member)
-
-
-def _read_model(g: h5py.Group, path: Path) -> CliModel:
-    families = _decode(json.loads(str(g.attrs["families"])))
-    res = json.loads(str(g.attrs["working_resolution"]))
-    prov = _decode(json.loads(str(g.attrs["provenance"])))
-    if "classifier" not in g:
-        raise ModelFileError(f"{path}: the classifier is missing")
-    clf = _read_estimator(g["classifier"])
-    members = []
-    for i in range(int(g.attrs.get("n_members", 0))):
-        if f"member_{i}" not in g:
-            raise ModelFileError(f"{path}: fused model member {i} is missing")
-        members.append(_read_model(g[f"member_{i}"], path))
-    model = CliModel(
-        families, clf, None if res is None else (int(res[0]), int(res[1])), prov, members
-    )
-    external = prov.get("external_tests") or []
-    n = len(members) if members else (len(external) or len(model.feature_names))
-    n_in = getattr(clf, "n_features_in_", n)
-    if n_in != n:
-        raise ModelFileError(f"{path}: classifier takes {n_in} inputs, the model names {n}")
-    return model
-
-
 def _external_only(model: CliModel) -> bool:
     return bool(model.provenance.get("external_tests")) and not model.members
 
@@ -214,7 +100,9 @@ def to_liveness_model(model: CliModel) -> Any:
     prov = json.loads(json.dumps(_encode(model.provenance), default=str))
     members: tuple[Any, ...]
     fusion: Any
-    if not model.members:
+    if _external_only(model):
+        members, fusion = (), model.classifier
+    elif not model.members:
         cols = model.columns if model.columns is not None else range(len(names))
         members = (Member("classifier", model.classifier, tuple(names[c] for c in cols)),)
         fusion = None
@@ -294,62 +182,32 @@ def from_liveness_model(lm: Any) -> CliModel:
     by_name = {m.name: m for m in lm.members}
     order = [n for n in lm.fusion.test_names_ if n in by_name]
     members = [view(by_name[n], {"name": n}) for n in order]
-    prov["members"] = order
+    if order:
+        prov["members"] = order
     return CliModel([], lm.fusion, res, prov, members)
 
 
 def save_cli_model(model: CliModel, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` as a modelio model file (an external-scores fusion: HDF5, see above)."""
-    if not _external_only(model):
-        from ..modelio import save_model
+    """Write ``model`` as a :mod:`iqa_liveness.modelio` model file."""
+    from ..modelio import save_model
 
-        save_model(to_liveness_model(model), path)
-        return
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            _write_model(f, model)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    save_model(to_liveness_model(model), path)
 
 
 def load_cli_model(path: str | os.PathLike[str]) -> CliModel:
-    """Read a model written by :func:`save_cli_model`.
+    """Read a model written by :func:`save_cli_model` (or by ``modelio.save_model``).
 
     Raises
     ------
     ModelFileError
         For a missing, truncated or foreign file, another format version or missing parts.
     """
-    import zipfile
+    from ..modelio import load_model
 
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
-    if zipfile.is_zipfile(path):
-        from ..modelio import load_model
-
-        return from_liveness_model(load_model(path))
-    try:
-        with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != FORMAT:
-                raise ModelFileError(f"{path} is not an iqa-liveness model file")
-            version = int(f.attrs.get("format_version", -1))
-            if version != FORMAT_VERSION:
-                raise ModelFileError(
-                    f"{path}: model format version {version}; this iqa-liveness reads "
-                    f"version {FORMAT_VERSION}"
-                )
-            return _read_model(f, path)
-    except ModelFileError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise ModelFileError(f"{path}: unreadable or truncated model file ({exc})") from exc
+    return from_liveness_model(load_model(path))
 
 
 def all_families(model: CliModel) -> list[dict[str, Any]]:
