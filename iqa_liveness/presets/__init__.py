@@ -1,0 +1,1 @@
+"""Shipped deep-test sidecars (JSON; model weights are not shipped)."""
