@@ -8,8 +8,9 @@ on test. Methods:
 * ``W-IQA + LDA``: the quality measures of Galbally et al. 2014, shrinkage LDA;
 * ``W-IQA + SVM``: the same features, LIBSVM RBF (C, gamma chosen by subject-wise CV);
 * ``colour texture + SVM``: Boulkenafet et al. (when ``ColourTextureFeatures`` is installed);
-* ``fusion``: shrinkage-LDA fusion of the methods' scores, trained on subject-wise out-of-fold
-  training scores, threshold on dev;
+* ``fusion``: ScoreFusion (shrinkage LDA) of W-IQA + LDA and colour texture + SVM, trained on
+  subject-wise out-of-fold training scores (the SVM's C and gamma fixed to those chosen on
+  dev), threshold on dev;
 * ``baseline: RMS contrast``: one global statistic (standard deviation of the grey image) with
   a 1-D LDA, so that nobody mistakes an easy data set for a good method.
 
@@ -176,7 +177,8 @@ def run_protocol(
             file=sys.stderr,
         )
     # fusion of the real methods (not the baseline) on out-of-fold training scores
-    fused = [m for m in scores if not m.startswith("baseline")]
+    # the fusion of the two families' reference methods (W-IQA + LDA, colour texture + SVM)
+    fused = [m for m in ("W-IQA + LDA", "colour texture + SVM") if m in scores]
     if len(fused) >= 2:
         S = {
             k: np.column_stack([scores[m][k] for m in fused]) for k in ("train_oof", "dev", "test")
@@ -200,7 +202,7 @@ def run_protocol(
             dev_attack_types=list(types[dv]),
             test_attack_types=list(types[te]),
         )
-        label = "fusion (" + " + ".join(fused) + ")"
+        label = "fusion (" + ", ".join(fused) + ")"
         results[label] = {**r.to_dict(), "fusion": how}
         scores[label] = {"dev": s_dev, "test": s_test}
         print(
