@@ -56,6 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--measures", help="comma-separated quality measures (default: every available one)"
     )
     parser.add_argument(
+        "--quality-region",
+        choices=("face", "image"),
+        default="face",
+        help="quality measures of the eye-based face crop (default; an image without a "
+        "detected face is measured whole) or of the whole image, as in the paper",
+    )
+    parser.add_argument(
         "--dataset-option",
         action="append",
         default=[],
@@ -92,9 +99,17 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 
 
 def make_extractors(
-    names: list[str], convention: str = "standard", measures: str | None = None
+    names: list[str],
+    convention: str = "standard",
+    measures: str | None = None,
+    quality_region: str = "face",
 ) -> dict[str, Any]:
-    """``--features`` names -> configured transformers (the store's extractor names)."""
+    """``--features`` names -> configured transformers (the store's extractor names).
+
+    ``quality_region="face"``: the quality measures of the YuNet eye-based face crop (the
+    whole image when no face is found), which hold across capture sessions far better than
+    those of the whole scene (``docs/evaluation.md``, "Validation across capture sessions").
+    """
     out: dict[str, Any] = {}
     for name in names:
         config: dict[str, Any] = {}
@@ -102,6 +117,8 @@ def make_extractors(
             config["convention"] = convention
             if measures:
                 config["measures"] = [m.strip() for m in measures.split(",") if m.strip()]
+            if quality_region == "face":
+                config["detector"], config["on_no_face"] = "yunet", "whole"
         out[name] = build_extractor(name, config)
     return out
 
@@ -135,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--every and --max-frames must be positive")
     check_output_path(args.output)
     names = parse_features(args.features)
-    extractors = make_extractors(names, args.convention, args.measures)
+    extractors = make_extractors(names, args.convention, args.measures, args.quality_region)
     options = _options(args.dataset_option)
     dataset = get_dataset(
         args.dataset, args.root, every=args.every, max_frames=args.max_frames, **options
