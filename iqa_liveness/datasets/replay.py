@@ -72,6 +72,7 @@ def _boxes(path: Path) -> tuple[dict[int, Any], dict[int, Any]]:
 class _IdiapReplay(Dataset):
     splits = ("train", "dev", "test")
     _face_dir: tuple[str, ...] = ()
+    rotation: int = 0
 
     def __init__(self, root: str | os.PathLike[str], **options: Any) -> None:
         super().__init__(root, **options)
@@ -84,6 +85,30 @@ class _IdiapReplay(Dataset):
             ".face"
         )
         return partial(_boxes, face)
+
+    def _entry(
+        self,
+        path: Path,
+        split: str,
+        client: str,
+        session: str,
+        device: str,
+        attack_device: str | None = None,
+    ) -> Entry:
+        """The entry of one video: bona fide without ``attack_device``, else an attack (print
+        for a printed photograph, replay for any display)."""
+        attack = attack_device is not None
+        return Entry(
+            path=path,
+            label=ATTACK if attack else BONA_FIDE,
+            attack_type=("print" if attack_device == "print" else "replay") if attack else None,
+            subject=_client(client),
+            session=session,
+            device=device,
+            split=split,
+            rotation=self.rotation,
+            annotations=self._annotations(path),
+        )
 
     def _split_files(self, split: str | None) -> Iterator[tuple[str, str, Path]]:
         for name, folder in _SPLIT_DIRS.items():
@@ -125,8 +150,7 @@ class ReplayAttack(_IdiapReplay):
             if kind == "real":
                 if len(v) < 5 or v[3] != "authenticate":
                     continue  # enrolment videos are not PAD samples
-                yield Entry(path=path, label=BONA_FIDE, subject=_client(v[0]), session=v[1],
-                            device=v[2], split=name, annotations=self._annotations(path))
+                yield self._entry(path, name, v[0], v[1], v[2])
                 continue
             if len(v) < 7:
                 raise DatasetError(f"replay_attack: unexpected attack file name {path}")
@@ -143,16 +167,7 @@ class ReplayAttack(_IdiapReplay):
                 "video": sample_type == "video",
             }[protocol]
             if keep:
-                yield Entry(
-                    path=path,
-                    label=ATTACK,
-                    attack_type="print" if attack_device == "print" else "replay",
-                    subject=_client(v[2]),
-                    session=v[3],
-                    device=attack_device,
-                    split=name,
-                    annotations=self._annotations(path),
-                )
+                yield self._entry(path, name, v[2], v[3], attack_device, attack_device)
 
 
 class ReplayMobile(_IdiapReplay):
@@ -194,26 +209,13 @@ class ReplayMobile(_IdiapReplay):
             if kind == "real":
                 if len(v) < 5 or v[2] != "authenticate":
                     continue
-                device = v[3]
-                entry = Entry(path=path, label=BONA_FIDE, subject=_client(v[0]), session=v[1],
-                              device=device, split=name, rotation=self.rotation,
-                              annotations=self._annotations(path))
+                entry = self._entry(path, name, v[0], v[1], v[3])
             else:
                 if len(v) < 8:
                     raise DatasetError(f"replay_mobile: unexpected attack file name {path}")
                 attack_device, device = v[3], v[5]
                 if protocol != "grandtest" and attack_device != protocol:
                     continue
-                entry = Entry(
-                    path=path,
-                    label=ATTACK,
-                    attack_type="print" if attack_device == "print" else "replay",
-                    subject=_client(v[1]),
-                    session=v[2],
-                    device=device,
-                    split=name,
-                    rotation=self.rotation,
-                    annotations=self._annotations(path),
-                )
+                entry = self._entry(path, name, v[1], v[2], device, attack_device)
             if self.device is None or entry.device == self.device:
                 yield entry
