@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from . import __version__
@@ -70,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        # a process started in the background by a non-interactive shell inherits SIGINT
+        # ignored; Ctrl-C must always stop a run cleanly (exit code 130, work kept)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

@@ -101,7 +101,10 @@ def test_parallel_equals_serial(tmp_path):
 
 SCRIPT = textwrap.dedent(
     """
-    import sys
+    import signal, sys
+    # a process started in the background by a non-interactive shell (as CI may) inherits
+    # SIGINT ignored; Ctrl-C is what this test simulates, so restore Python's handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {tests!r})
     from dataset_fixtures import MeanStdFeatures
     from iqa_liveness.datasets import get_dataset
@@ -177,7 +180,10 @@ def test_setup_errors_stop_the_run(tmp_path):
 
 FAST_SCRIPT = textwrap.dedent(
     """
-    import sys
+    import signal, sys
+    # a process started in the background by a non-interactive shell (as CI may) inherits
+    # SIGINT ignored; Ctrl-C is what this test simulates, so restore Python's handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {tests!r})
     from dataset_fixtures import MeanStdFeatures
     from iqa_liveness.datasets import get_dataset
