@@ -23,7 +23,7 @@ import os
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -148,6 +148,10 @@ class Entry:
     def is_video(self) -> bool:
         suffix = self.path.suffix.lower()
         return suffix in VIDEO_EXTENSIONS or suffix in HDF5_EXTENSIONS
+
+
+#: Fields a :class:`Sample` takes over from its :class:`Entry` (label, subject, ...).
+_INHERITED = tuple(f.name for f in fields(Entry) if f.name in Sample.__dataclass_fields__)
 
 
 def select_frames(
@@ -525,22 +529,12 @@ class Dataset(ABC):
         eyes: Mapping[int, Eyes] = {}
         if entry.annotations is not None:
             boxes, eyes = entry.annotations()
-        common = dict(
-            source=str(entry.path),
-            label=entry.label,
-            attack_type=entry.attack_type,
-            subject=entry.subject,
-            session=entry.session,
-            device=entry.device,
-            split=entry.split,
-            stream=entry.stream,
-            rotation=entry.rotation,
-        )
+        common = {"source": str(entry.path), **{k: getattr(entry, k) for k in _INHERITED}}
         if not entry.is_video:
             if not entry.path.is_file() and not self._problem(problems, entry.path, "missing"):
                 return
             yield Sample(sample_id=rel, frame_index=None, box=boxes.get(0), eyes=eyes.get(0),
-                         **common)  # type: ignore[arg-type]
+                         **common)
             return
         try:
             if not entry.path.is_file():
@@ -560,7 +554,7 @@ class Dataset(ABC):
                 frame_index=i,
                 box=boxes.get(i),
                 eyes=eyes.get(i),
-                **common,  # type: ignore[arg-type]
+                **common,
             )
 
 
