@@ -13,6 +13,14 @@ three modes:
     The classical tests (LDA, SVM) are retrained on the deployer's captures, then the fusion
     and the threshold. Deep tests (external scores, e.g. an ONNX network) are never retrained.
 
+Fusion weights
+--------------
+Fusion weights are kept non-negative: every test's score is oriented "higher = more bona
+fide", so a negative weight can only come from over-fitting a few capture groups (measured on
+the NUAA session proxy: with two subjects per class in the captures, a negative weight on the
+texture test flipped its retrained scores and sent the fused HTER to 50 %). A test that gets a
+negative weight is left out of the fusion (weight 0) and the fusion refitted on the others.
+
 The out-of-fold rule
 --------------------
 Everything fitted on the deployer's captures is fitted on *out-of-fold* scores, with folds
@@ -369,6 +377,30 @@ def _fit_member(est: Any, X: NDArray[np.float64], y01: NDArray[Any], g: Any) -> 
     return e
 
 
+def _fit_fusion_nonneg(proto: Any, S: NDArray[np.float64], labels: NDArray[Any], g: Any) -> Any:
+    """Fit (without threshold) a clone of the fusion ``proto`` with non-negative weights.
+
+    Every test's score is oriented "higher = more bona fide", so a negative fusion weight can
+    only come from over-fitting a few capture groups; a test that gets one is left out (weight
+    0: the most negative first) and the fusion refitted on the others.
+    """
+    names = tuple(proto.test_names)
+    keep = np.ones(S.shape[1], dtype=bool)
+    while True:
+        sub = clone(proto).set_params(test_names=tuple(n for n, k in zip(names, keep) if k))
+        sub._fit_uncalibrated(S[:, keep], labels, g)
+        if np.all(sub.coef_ >= 0) or keep.sum() == 1:
+            break
+        keep[np.flatnonzero(keep)[int(np.argmin(sub.coef_))]] = False
+    full = clone(proto)
+    full._fit_uncalibrated(S, labels, g)  # bookkeeping (classes, impute values, names)
+    if not keep.all():
+        mean, scale, coef = np.zeros(S.shape[1]), np.ones(S.shape[1]), np.zeros(S.shape[1])
+        mean[keep], scale[keep], coef[keep] = sub.mean_, sub.scale_, sub.coef_
+        full.mean_, full.scale_, full.coef_, full.intercept_ = mean, scale, coef, sub.intercept_
+    return full
+
+
 def _source_subsample(
     y_src: NDArray[Any], n_target: int, weight: float, rng: np.random.Generator
 ) -> NDArray[np.intp]:
@@ -456,6 +488,20 @@ def train_fused_model(
         order = tuple(tests)
         S = np.column_stack([cols[n] for n in order])
         fusion = ScoreFusion(test_names=order, n_splits=n_splits).fit(S, ya, groups=groups)
+        if np.any(fusion.coef_ < 0):  # non-negative weights, as in adapt
+            y01 = np.where(ya == fusion.classes_[fusion._pos], 1, 0)
+            oof = np.full(ya.size, np.nan)
+            g = None if groups is None else np.asarray(groups)
+            fitted = _fit_fusion_nonneg(fusion, S, ya, g)
+            folds = make_splits(y01, g, n_splits)
+            if folds is None:  # too few groups: resubstitution, as ScoreFusion.fit does
+                oof = fitted.score_samples(S)
+            for tr, te in folds or []:
+                f = _fit_fusion_nonneg(fusion, S[tr], ya[tr], None if g is None else g[tr])
+                oof[te] = f.score_samples(S[te])
+            fitted._set_threshold(oof, y01, "out-of-fold training scores (non-negative "
+                                  "weights)")
+            fusion = fitted
     config = dict(feature_config or {})
     if external:
         config["external_tests"] = external
@@ -626,8 +672,7 @@ def adapt(
         proto = clone(model.fusion).set_params(test_names=tuple(fusion_names))
         proto.classes_, proto._pos = model.fusion.classes_, model.fusion._pos  # for _labels
         for tr, te in folds:
-            f = clone(proto)
-            f._fit_uncalibrated(S[tr], _labels(proto, y01[tr]), g[tr])
+            f = _fit_fusion_nonneg(proto, S[tr], _labels(proto, y01[tr]), g[tr])
             final[te] = f.score_samples(S[te])
     elif model.fusion is not None:
         assert fusion_names is not None
@@ -662,8 +707,7 @@ def adapt(
     fusion = model.fusion
     if fusion is not None and mode in ("fusion", "retrain"):
         assert fusion_names is not None
-        fusion = clone(proto)
-        fusion._fit_uncalibrated(S, _labels(proto, y01), g)
+        fusion = _fit_fusion_nonneg(proto, S, _labels(proto, y01), g)
         fusion._set_threshold(final, y01, _SRC)
     elif fusion is not None:
         fusion = _recalibrated(fusion, final, y01)

@@ -279,3 +279,14 @@ def test_adapt_command(source_model, tmp_path):
     assert rep4.groups["total"] == 12 and rep4.rates["hter"] == rep2.rates["hter"]
     assert main(["adapt", "--model", str(model), "--features", str(store), "--output",
                  str(out), "--source-weight", "1", "-q"]) == 2
+
+
+def test_fusion_weights_are_non_negative(source_model):
+    """A test anti-correlated with liveness on the captures gets weight 0, not a negative one."""
+    X, y, g = make_set(seed=12)
+    X[:, 3:6] = -X[:, 3:6] + 1.0  # test b now scores attacks higher
+    new, rep = quiet_adapt(source_model, X, y, g, "fusion", feature_names=NAMES)
+    assert rep.weights["b-lda"] == 0.0 and rep.weights["a-lda"] > 0 and rep.weights["x"] > 0
+    S = source_model.test_scores(X[:, :6], {"x": X[:, 7]}).scores
+    sub = ShrinkageLDA()._fit_uncalibrated(S[:, [0, 2]], y, g)
+    np.testing.assert_allclose(new.fusion.score_samples(S), sub.score_samples(S[:, [0, 2]]))
