@@ -183,3 +183,18 @@ def test_summary(tmp_path):
         "train": {"bona_fide": 4, "attack": 4, "attack:print": 4, "subjects": 2},
         "test": {"bona_fide": 2, "attack": 2, "attack:print": 2, "subjects": 2},
     }
+
+
+def test_annotation_readers(tmp_path):
+    from iqa_liveness.datasets.base import eye_annotations, face_location_annotations
+
+    # eyes: image-left eye first, all-zero rows (no eyes found) left out, floats
+    rows = [(0, (30, 20, 10, 21)), (1, (0, 0, 0, 0)), (2, np.array([5, 6, 7, 8, 99]))]
+    assert eye_annotations(rows) == ({}, {0: (10.0, 21.0, 30.0, 20.0), 2: (5.0, 6.0, 7.0, 8.0)})
+    # boxes: "frame x y w h", or corners "frame x1 y1 x2 y2"; empty boxes and headers left out
+    face = tmp_path / "v.face"
+    face.write_text("frame x y w h\n0 10 20 30 40\n1 0 0 0 0\n2,1.6,2,3,4\n")
+    assert face_location_annotations(face) == ({0: (10, 20, 30, 40), 2: (2, 2, 3, 4)}, {})
+    corners = {0: (10, 20, 20, 20), 2: (2, 2, 1, 2)}
+    assert face_location_annotations(face, corners=True) == (corners, {})
+    assert face_location_annotations(tmp_path / "absent.face") == ({}, {})

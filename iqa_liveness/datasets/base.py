@@ -592,6 +592,27 @@ def read_face_locations(path: Path, *, corners: bool = False) -> dict[int, Box]:
     return boxes
 
 
+def face_location_annotations(
+    path: Path, *, corners: bool = False
+) -> tuple[dict[int, Box], dict[int, Eyes]]:
+    """:attr:`Entry.annotations` of a ``.face`` file: its boxes (:func:`read_face_locations`)
+    and no eyes."""
+    return read_face_locations(path, corners=corners), {}
+
+
+def eye_annotations(
+    rows: Iterable[tuple[int, Sequence[float]]],
+) -> tuple[dict[int, Box], dict[int, Eyes]]:
+    """:attr:`Entry.annotations` from ``(frame, (x1, y1, x2, y2))`` eye rows: no boxes and
+    ``{frame: eyes}`` (:func:`ordered_eyes`; an all-zero row, no eyes found, is left out)."""
+    eyes: dict[int, Eyes] = {}
+    for frame, xy in rows:
+        e = ordered_eyes(*(float(v) for v in xy[:4]))
+        if e is not None:
+            eyes[frame] = e
+    return {}, eyes
+
+
 def ordered_eyes(x1: float, y1: float, x2: float, y2: float) -> Eyes | None:
     """Two eye centres with the one on the image's left first; ``None`` when all are 0."""
     if x1 == y1 == x2 == y2 == 0:

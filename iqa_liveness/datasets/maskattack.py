@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, DatasetError
-from .base import ATTACK, BONA_FIDE, Dataset, Entry, Eyes, ordered_eyes
+from .base import ATTACK, BONA_FIDE, Dataset, Entry, Eyes, eye_annotations
 
 __all__ = ["MaskAttack3DMAD"]
 
@@ -41,20 +41,15 @@ def read_hdf5_eyes(path: Path) -> tuple[dict[int, Any], dict[int, Eyes]]:
     """Eye positions of a 3DMAD file: ``{frame: (x1, y1, x2, y2)}`` (image-left eye first)."""
     import h5py
 
-    eyes: dict[int, Eyes] = {}
     try:
         with h5py.File(path, "r") as f:
             if "Eye_Pos" not in f:
-                return {}, eyes
+                return {}, {}
             data = f["Eye_Pos"][...]
     except OSError:
-        return {}, eyes
-    for i, row in enumerate(data.reshape(len(data), -1)):
-        if row.size >= 4:
-            e = ordered_eyes(*(float(v) for v in row[:4]))
-            if e is not None:
-                eyes[i] = e
-    return {}, eyes
+        return {}, {}
+    rows = data.reshape(len(data), -1)
+    return eye_annotations((i, row) for i, row in enumerate(rows) if row.size >= 4)
 
 
 class MaskAttack3DMAD(Dataset):

@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetError
@@ -39,7 +38,7 @@ from .base import (
     VIDEO_EXTENSIONS,
     Dataset,
     Entry,
-    read_face_locations,
+    face_location_annotations,
     read_list_file,
 )
 
@@ -50,10 +49,6 @@ ROTATED_VIDEOS = frozenset(
     f"real_client{c:03d}_android_SD_scene01" for c in (3, 5, 6, 7, 8, 9)
 )
 _INSTRUMENT = {"ipad": "replay", "iphone": "replay", "printed": "print"}
-
-
-def _corner_boxes(path: Path) -> tuple[dict[int, Any], dict[int, Any]]:
-    return read_face_locations(path, corners=True), {}
 
 
 class MsuMFSD(Dataset):
@@ -115,5 +110,5 @@ class MsuMFSD(Dataset):
                 device=v[2],
                 split=s,
                 rotation=180 if path.stem in ROTATED_VIDEOS else 0,
-                annotations=partial(_corner_boxes, face),
+                annotations=partial(face_location_annotations, face, corners=True),
             )

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetError
-from .base import ATTACK, BONA_FIDE, Dataset, Entry, Eyes, ordered_eyes, read_list_file
+from .base import ATTACK, BONA_FIDE, Dataset, Entry, Eyes, eye_annotations, read_list_file
 
 __all__ = ["OuluNPU"]
 
@@ -42,22 +42,20 @@ PROTOCOLS = ("1", "2", *(f"3_{k}" for k in range(1, 7)), *(f"4_{k}" for k in ran
 
 def read_eye_positions(path: Path) -> tuple[dict[int, Any], dict[int, Eyes]]:
     """Eye positions of an OULU-NPU ``.txt``: ``{frame: (x1, y1, x2, y2)}``, image-left first."""
-    eyes: dict[int, Eyes] = {}
     if not path.is_file():
-        return {}, eyes
-    for row in read_list_file(path):
-        parts = row.replace(" ", "").split(",")
-        if len(parts) < 5:
-            continue
-        try:
-            frame = int(float(parts[0]))
-            x1, y1, x2, y2 = (float(p) for p in parts[1:5])
-        except ValueError:
-            continue
-        e = ordered_eyes(x1, y1, x2, y2)
-        if e is not None:
-            eyes[frame] = e
-    return {}, eyes
+        return {}, {}
+
+    def rows() -> Iterator[tuple[int, list[float]]]:
+        for row in read_list_file(path):
+            parts = row.replace(" ", "").split(",")
+            if len(parts) < 5:
+                continue
+            try:
+                yield int(float(parts[0])), [float(p) for p in parts[1:5]]
+            except ValueError:
+                continue  # a header or malformed row
+
+    return eye_annotations(rows())
 
 
 class OuluNPU(Dataset):

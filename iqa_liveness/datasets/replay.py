@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, DatasetError
-from .base import ATTACK, BONA_FIDE, VIDEO_EXTENSIONS, Dataset, Entry, read_face_locations
+from .base import ATTACK, BONA_FIDE, VIDEO_EXTENSIONS, Dataset, Entry, face_location_annotations
 
 __all__ = ["ReplayAttack", "ReplayMobile"]
 
@@ -65,10 +65,6 @@ def _client(token: str) -> str:
     return token.replace("client", "")
 
 
-def _boxes(path: Path) -> tuple[dict[int, Any], dict[int, Any]]:
-    return read_face_locations(path), {}
-
-
 class _IdiapReplay(Dataset):
     splits = ("train", "dev", "test")
     _face_dir: tuple[str, ...] = ()
@@ -84,7 +80,7 @@ class _IdiapReplay(Dataset):
         face = self.root.joinpath(*self._face_dir, path.relative_to(self.root)).with_suffix(
             ".face"
         )
-        return partial(_boxes, face)
+        return partial(face_location_annotations, face)
 
     def _entry(
         self,
