@@ -12,7 +12,8 @@ Extra options (not in the contract): ``--source-filter``/``--target-filter KEY=V
 samples whose metadata column KEY is VALUE, e.g. ``session=01``), ``--target-split``,
 ``--every K`` (every K-th sample of each set, in the managers' order; ``--target-every``
 for the target alone), ``--cache DIR`` (the
-feature stores, reused across runs: features are extracted once), ``--quality-measures``,
+feature stores, reused across runs: features are extracted once; named by samples and feature
+names, so delete it when a code change alters feature values), ``--quality-measures``,
 ``--source-weight W`` (``adapt`` retrain: source data joining the training folds).
 
 Protocol. Features of both sets are extracted once (one face detection per image shared by the
@@ -124,10 +125,13 @@ def select_samples(
 
 def features(samples: list[Any], extractors: dict[str, Any], cache: Path, tag: str,
              jobs: int) -> Any:
+    # the store is named by its samples and the extractors' classes and feature names (not
+    # their parameters, which grow with the package); delete the cache after a code change
+    # that alters feature values
     key = json.dumps(
         [tag, sorted(s.sample_id for s in samples),
-         {k: sorted(v.get_params(deep=False).items(), key=str) for k, v in extractors.items()}],
-        default=repr,
+         {k: [type(v).__name__, [str(n) for n in v.get_feature_names_out()]]
+          for k, v in extractors.items()}],
     )
     path = cache / f"{tag}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.h5"
     t0 = time.time()
