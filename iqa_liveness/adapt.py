@@ -258,6 +258,16 @@ class AdaptationReport:
             f"FAR {r('far')}, FRR {r('frr')}, HTER {r('hter')}",
             f"threshold {self.threshold:.6g}",
         ]
+        per = self.samples_per_group
+        if len(per) <= 30:
+            items = ", ".join(f"{g} {c['bona_fide']}/{c['attack']}" for g, c in per.items())
+            lines.append(f"samples per group (bona fide/attack): {items}")
+        else:
+            sizes = np.array([c["bona_fide"] + c["attack"] for c in per.values()])
+            lines.append(
+                f"samples per group: min {sizes.min()}, median {np.median(sizes):g}, "
+                f"max {sizes.max()} ({len(per)} groups; all in the JSON report)"
+            )
         for name, t in self.rates.get("tests", {}).items():
             lines.append(f"  test {name}: HTER {100 * t['hter']:.2f} %")
         if self.weights:

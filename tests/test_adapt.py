@@ -167,6 +167,7 @@ def test_report_counts_warnings_and_intervals(source_model):
     text = rep.summary()
     assert "18 bona fide and 18 attack samples in 6 capture groups" in text
     assert "WARNING" in text
+    assert "samples per group (bona fide/attack): 0 6/0, 1 0/6," in text
     json.loads(json.dumps(rep.to_dict()))
     # enough data: no warning
     X, y, g = make_set(n_groups=12, per=10, seed=8)
