@@ -51,6 +51,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .errors import ConfigurationError, InvalidDataError
+from .metrics import ATTACK, BONA_FIDE  # the string labels recognised for the two classes
 
 __all__ = [
     "ShrinkageLDA",
@@ -62,10 +63,6 @@ __all__ = [
     "BONA_FIDE",
     "ATTACK",
 ]
-
-#: The string labels recognised for the two classes.
-BONA_FIDE = "bona_fide"
-ATTACK = "attack"
 
 Criterion = Literal["eer", "far", "frr"]
 _CRITERIA = ("eer", "far", "frr")

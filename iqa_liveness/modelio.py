@@ -60,6 +60,7 @@ from .errors import (
     ModelVersionError,
 )
 from .fusion import ScoreFusion, ScoreTable
+from .metrics import ATTACK, BONA_FIDE
 
 __all__ = [
     "FORMAT_NAME",
@@ -320,13 +321,13 @@ def describe_training_data(
     """
     ya = np.asarray(y)
     if bona_fide_label is None:
-        bona = np.array([v == 1 or (isinstance(v, str) and v == "bona_fide") for v in ya.tolist()])
+        bona = np.array([v == 1 or (isinstance(v, str) and v == BONA_FIDE) for v in ya.tolist()])
     else:
         bona = np.array([v == bona_fide_label for v in ya.tolist()])
     out: dict[str, Any] = {
         "dataset": str(dataset),
         "split": str(split),
-        "counts": {"bona_fide": int(bona.sum()), "attack": int((~bona).sum())},
+        "counts": {BONA_FIDE: int(bona.sum()), ATTACK: int((~bona).sum())},
     }
     if attack_types is not None:
         types = list(attack_types)

@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 
 from . import __version__
 from .errors import ConfigurationError, FeatureStoreError
+from .metrics import ATTACK, BONA_FIDE
 
 __all__ = [
     "FORMAT",
@@ -226,9 +227,9 @@ def write_shard(
             frames = [-1 if v is None else int(v) for v in samples.get("frame_index", [None] * n)]
             _append(g["frame_index"], np.asarray(frames, dtype=np.int64))
             labels = list(samples["label"])
-            if any(v not in ("bona_fide", "attack") for v in labels):
-                raise ConfigurationError("labels must be 'bona_fide' or 'attack'")
-            _append(g["y"], np.asarray([v == "bona_fide" for v in labels], dtype=np.int8))
+            if any(v not in (BONA_FIDE, ATTACK) for v in labels):
+                raise ConfigurationError(f"labels must be {BONA_FIDE!r} or {ATTACK!r}")
+            _append(g["y"], np.asarray([v == BONA_FIDE for v in labels], dtype=np.int8))
             for info in extractors:
                 x = np.asarray(features[info.name], dtype=np.float64).reshape(
                     n, len(info.feature_names)

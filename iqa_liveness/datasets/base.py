@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from ..errors import ConfigurationError, DatasetError, ImageReadError, VideoReadError
 from ..image import read_image
+from ..metrics import ATTACK, BONA_FIDE  # the label contract
 
 __all__ = [
     "BONA_FIDE",
@@ -52,8 +53,6 @@ __all__ = [
     "iter_sample_images",
 ]
 
-BONA_FIDE = "bona_fide"
-ATTACK = "attack"
 #: File name extensions treated as videos (lower case).
 VIDEO_EXTENSIONS = frozenset({".avi", ".mov", ".mp4", ".m4v", ".mkv", ".webm", ".wmv", ".mpg"})
 #: File name extensions treated as HDF5 containers of frames (3DMAD).
