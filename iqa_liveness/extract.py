@@ -27,6 +27,7 @@ from .store import (
     extractor_info,
     merge_shards,
     new_shard_name,
+    same_features,
     shard_dir,
     store_extractors,
     stored_ids,
@@ -345,9 +346,7 @@ def extract_to_store(
     attrs = dict(attrs or {})
     existing = store_extractors(path)
     if existing is not None:
-        if [(i.name, i.feature_names) for i in existing] != [
-            (i.name, i.feature_names) for i in infos
-        ]:
+        if not same_features(existing, infos):
             raise FeatureStoreError(
                 f"{path} holds extractors {[i.name for i in existing]} with other features; "
                 "use a new store file for other extractors"

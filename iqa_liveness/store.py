@@ -88,6 +88,12 @@ class ExtractorInfo:
     extractor: str = ""
 
 
+def same_features(a: Sequence[ExtractorInfo], b: Sequence[ExtractorInfo]) -> bool:
+    """Whether two stores (or shards) hold the same extractors with the same feature names,
+    in the same order: the condition for their rows to be merged."""
+    return [(i.name, i.feature_names) for i in a] == [(i.name, i.feature_names) for i in b]
+
+
 def shard_dir(path: str | os.PathLike[str]) -> Path:
     """Directory of the shards of the store ``path``: ``<path>.parts``."""
     p = Path(path)
@@ -293,9 +299,7 @@ def merge_shards(path: str | os.PathLike[str], attrs: Mapping[str, Any] | None =
                     k: v for k, v in f.attrs.items()
                     if k not in ("format", "format_version", "package_version")
                 }
-            elif [(i.name, i.feature_names) for i in these] != [
-                (i.name, i.feature_names) for i in infos
-            ]:
+            elif not same_features(these, infos):
                 raise FeatureStoreError(
                     f"{src} holds other extractors or feature names than {sources[0]}"
                 )
