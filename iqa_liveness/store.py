@@ -26,11 +26,12 @@ Rows of a shard already in the store (a merge killed after the replace) are skip
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,12 +114,22 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _commit(tmp: Path, final: Path) -> None:
-    """fsync ``tmp``, atomically rename it to ``final``, fsync the directory."""
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-    _fsync_dir(final.parent)
+@contextlib.contextmanager
+def atomic_hdf5(final: Path) -> Iterator[h5py.File]:
+    """An HDF5 file written as ``<final>.tmp`` that replaces ``final`` only when the block ends
+    without error (fsync, atomic :func:`os.replace`, fsync of the directory); on an error the
+    ``.tmp`` is removed and ``final`` is left as it was."""
+    tmp = final.with_name(final.name + ".tmp")
+    try:
+        with h5py.File(tmp, "w") as f:
+            yield f
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _str_array(values: Iterable[Any]) -> NDArray[np.object_]:
@@ -222,35 +233,29 @@ def write_shard(
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ConfigurationError(f"bad shard name {name!r}")
     final = directory / f"{name}.h5"
-    tmp = directory / f"{name}.h5.tmp"
     n = len(samples["sample_id"])
-    try:
-        with h5py.File(tmp, "w") as f:
-            _create_layout(f, extractors, attrs or {}, compression=1)
-            g = f["samples"]
-            for c in STRING_COLUMNS:
-                _append(g[c], _str_array(samples.get(c, [None] * n)))
-            frames = [-1 if v is None else int(v) for v in samples.get("frame_index", [None] * n)]
-            _append(g["frame_index"], np.asarray(frames, dtype=np.int64))
-            labels = list(samples["label"])
-            if any(v not in (BONA_FIDE, ATTACK) for v in labels):
-                raise ConfigurationError(f"labels must be {BONA_FIDE!r} or {ATTACK!r}")
-            _append(g["y"], np.asarray([v == BONA_FIDE for v in labels], dtype=np.int8))
-            for info in extractors:
-                x = np.asarray(features[info.name], dtype=np.float64).reshape(
-                    n, len(info.feature_names)
-                )
-                _append(f["features"][info.name], x)
-            if failed:
-                m = len(failed["sample_id"])
-                for c in _FAILED_STRINGS:
-                    _append(f["failed"][c], _str_array(failed.get(c, [None] * m)))
-                fi = [-1 if v is None else int(v) for v in failed.get("frame_index", [None] * m)]
-                _append(f["failed"]["frame_index"], np.asarray(fi, dtype=np.int64))
-        _commit(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_hdf5(final) as f:
+        _create_layout(f, extractors, attrs or {}, compression=1)
+        g = f["samples"]
+        for c in STRING_COLUMNS:
+            _append(g[c], _str_array(samples.get(c, [None] * n)))
+        frames = [-1 if v is None else int(v) for v in samples.get("frame_index", [None] * n)]
+        _append(g["frame_index"], np.asarray(frames, dtype=np.int64))
+        labels = list(samples["label"])
+        if any(v not in (BONA_FIDE, ATTACK) for v in labels):
+            raise ConfigurationError(f"labels must be {BONA_FIDE!r} or {ATTACK!r}")
+        _append(g["y"], np.asarray([v == BONA_FIDE for v in labels], dtype=np.int8))
+        for info in extractors:
+            x = np.asarray(features[info.name], dtype=np.float64).reshape(
+                n, len(info.feature_names)
+            )
+            _append(f["features"][info.name], x)
+        if failed:
+            m = len(failed["sample_id"])
+            for c in _FAILED_STRINGS:
+                _append(f["failed"][c], _str_array(failed.get(c, [None] * m)))
+            fi = [-1 if v is None else int(v) for v in failed.get("frame_index", [None] * m)]
+            _append(f["failed"]["frame_index"], np.asarray(fi, dtype=np.int64))
     return final
 
 
@@ -304,44 +309,38 @@ def merge_shards(path: str | os.PathLike[str], attrs: Mapping[str, Any] | None =
                     f"{src} holds other extractors or feature names than {sources[0]}"
                 )
     root_attrs.update(attrs or {})
-    tmp = path.with_name(path.name + ".tmp")
     added = 0
-    try:
-        with h5py.File(tmp, "w") as out:
-            if path.exists():
-                # the store as it is: raw copy of its datasets (chunks are not recompressed)
-                with h5py.File(path, "r") as main:
-                    for group in ("samples", "features", "failed"):
-                        main.copy(main[group], out, name=group)
-                    seen = set(_ids(main, "samples"))
-                    old_failed = _ids(main, "failed")
-                for key, value in root_attrs.items():
-                    out.attrs[key] = (
-                        value if isinstance(value, (int, float, np.number)) else str(value)
-                    )
-                out.attrs["format"] = FORMAT
-                out.attrs["format_version"] = FORMAT_VERSION
-                out.attrs["package_version"] = __version__
-            else:
-                _create_layout(out, infos or [], root_attrs)
-                seen = set()
-                old_failed = np.zeros(0, dtype=object)
-            n_before = len(seen)
-            for shard in shards:
-                with h5py.File(shard, "r") as f:
-                    added += _copy_rows(f, out, seen, "samples", infos or [])
-            # a sample that succeeded on a retry is no longer failed
-            if any(i in seen for i in old_failed):
-                _drop_failed(out, seen)
-            seen_failed = set(seen) | set(old_failed)
-            for shard in shards:
-                with h5py.File(shard, "r") as f:
-                    _copy_rows(f, out, seen_failed, "failed", [])
-            assert len(seen) == n_before + added
-        _commit(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_hdf5(path) as out:
+        if path.exists():
+            # the store as it is: raw copy of its datasets (chunks are not recompressed)
+            with h5py.File(path, "r") as main:
+                for group in ("samples", "features", "failed"):
+                    main.copy(main[group], out, name=group)
+                seen = set(_ids(main, "samples"))
+                old_failed = _ids(main, "failed")
+            for key, value in root_attrs.items():
+                out.attrs[key] = (
+                    value if isinstance(value, (int, float, np.number)) else str(value)
+                )
+            out.attrs["format"] = FORMAT
+            out.attrs["format_version"] = FORMAT_VERSION
+            out.attrs["package_version"] = __version__
+        else:
+            _create_layout(out, infos or [], root_attrs)
+            seen = set()
+            old_failed = np.zeros(0, dtype=object)
+        n_before = len(seen)
+        for shard in shards:
+            with h5py.File(shard, "r") as f:
+                added += _copy_rows(f, out, seen, "samples", infos or [])
+        # a sample that succeeded on a retry is no longer failed
+        if any(i in seen for i in old_failed):
+            _drop_failed(out, seen)
+        seen_failed = set(seen) | set(old_failed)
+        for shard in shards:
+            with h5py.File(shard, "r") as f:
+                _copy_rows(f, out, seen_failed, "failed", [])
+        assert len(seen) == n_before + added
     for shard in shards:
         shard.unlink()
     if parts.is_dir() and not any(parts.iterdir()):

@@ -177,3 +177,20 @@ def test_foreign_shard_is_an_error(tmp_path):
                 extractors=[ExtractorInfo("c", ("h0",))])
     with pytest.raises(FeatureStoreError, match="no features"):
         read_features(store)
+
+
+def test_atomic_hdf5_replaces_only_on_success(tmp_path):
+    import h5py
+
+    from iqa_liveness.store import atomic_hdf5
+
+    final = tmp_path / "x.h5"
+    with atomic_hdf5(final) as f:
+        f.attrs["v"] = 1
+    with pytest.raises(RuntimeError, match="killed"):
+        with atomic_hdf5(final) as f:
+            f.attrs["v"] = 2
+            raise RuntimeError("killed")
+    with h5py.File(final, "r") as f:
+        assert int(f.attrs["v"]) == 1  # the failed write left the file as it was
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.h5"]  # and no .tmp behind

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import FeatureStoreError, ImageReadError, IQALivenessError
+from ..store import atomic_hdf5
 from .base import Sample, iter_sample_images
 
 __all__ = ["FrameCache", "CacheReport", "build_frame_cache"]
@@ -78,7 +79,6 @@ def build_frame_cache(
     from .. import __version__
 
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     samples = list(samples)
     groups: dict[tuple[str, str | None], list[Sample]] = {}
     for s in samples:
@@ -88,7 +88,7 @@ def build_frame_cache(
     positions: list[int] = []
     failed: list[tuple[str, str]] = []
     try:
-        with h5py.File(tmp, "w") as f:
+        with atomic_hdf5(path) as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = 1
             f.attrs["package_version"] = __version__
@@ -126,14 +126,9 @@ def build_frame_cache(
                               dtype=_STR)
             fg.create_dataset("reason", data=np.array([b for _, b in failed], object),
                               dtype=_STR)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
     finally:
         if progress:
             print(file=sys.stderr)
-        if tmp.exists():
-            tmp.unlink()
     return CacheReport(str(path), len(ids), tuple(failed))
 
 
