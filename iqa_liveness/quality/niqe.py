@@ -228,12 +228,18 @@ def mscn(grey: NDArray[np.floating]) -> tuple[NDArray[np.float64], NDArray[np.fl
     >>> float(abs(c).max()), float(s.max())
     (0.0, 0.0)
     """
-    img = np.asarray(grey, dtype=np.float64)
+    img = np.ascontiguousarray(grey, dtype=np.float64)
     g = _gaussian_1d()
+    # cv2's float64 arithmetic is IEEE like numpy's (same bytes); three buffers reused in
+    # place keep the working set small
+    sq = cv2.multiply(img, img)
+    mu2 = cv2.sepFilter2D(sq, cv2.CV_64F, g, g, borderType=cv2.BORDER_REPLICATE)
     mu = cv2.sepFilter2D(img, cv2.CV_64F, g, g, borderType=cv2.BORDER_REPLICATE)
-    mu2 = cv2.sepFilter2D(img * img, cv2.CV_64F, g, g, borderType=cv2.BORDER_REPLICATE)
-    sigma = np.sqrt(np.abs(mu2 - mu * mu))
-    return (img - mu) / (sigma + 1.0), sigma
+    cv2.multiply(mu, mu, dst=sq)
+    sigma = cv2.sqrt(cv2.absdiff(mu2, sq, dst=sq), dst=sq)
+    np.add(sigma, 1.0, out=mu2)
+    coef = cv2.divide(cv2.subtract(img, mu, dst=mu), mu2, dst=mu)
+    return np.asarray(coef, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
 
 
 _GAM_GRID: NDArray[np.float64] = 0.2 + 0.001 * np.arange(9801.0)  # MATLAB 0.2:0.001:10
@@ -295,24 +301,36 @@ def _aggd_from_sums(
     return alpha, beta_l, beta_r, valid
 
 
-def _block_count(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """Number of True values per block of a ``(nr, bh, nc, bw)`` boolean array."""
-    nr, bh, nc, bw = mask.shape
-    per_row = mask.view(np.uint8).reshape(nr * bh, nc, bw).sum(axis=2, dtype=np.int32)
-    out: NDArray[np.int64] = per_row.reshape(nr, bh, nc).sum(axis=1, dtype=np.int64)
-    return out
-
-
 def _block_sums(x4: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
-    """Per-block sums needed by the AGGD fit; ``x4`` has shape ``(nr, bh, nc, bw)``."""
-    m = np.minimum(x4, 0.0)
-    p = x4 - m  # max(x, 0), exactly
-    s_left = np.einsum("abcd,abcd->ac", m, m)
-    s_right = np.einsum("abcd,abcd->ac", p, p)
-    s_abs = np.einsum("abcd->ac", p) - np.einsum("abcd->ac", m)
-    n_left = _block_count(m < 0)
-    n_right = _block_count(p > 0)
-    return tuple(v.ravel().astype(np.float64) for v in (n_left, n_right, s_left, s_right, s_abs))
+    """Per-block sums needed by the AGGD fit; ``x4`` has shape ``(nr, bh, nc, bw)``.
+
+    With ``a = |x|``: ``sum a``, ``sum a^2`` and ``sum x a`` (the squares of the positive
+    values minus those of the negative ones) give both one-sided sums of squares; counts of
+    negative and positive values. Rows of a block are added first (contiguous, vectorised),
+    then the columns; counts accumulate in uint8 over at most 255 rows.
+    """
+    nr, bh, nc, bw = x4.shape
+    x = x4.reshape(nr, bh, nc * bw)
+    buf = np.empty((3, *x.shape))
+    a = np.abs(x, out=buf[0])
+    np.multiply(a, a, out=buf[1])
+    np.multiply(x, a, out=buf[2])
+    sums = buf.sum(axis=2).reshape(3, nr, nc, bw).sum(axis=3).reshape(3, -1)
+    s_abs, s_sq, s_sgn = sums
+    s_left = np.maximum((s_sq - s_sgn) * 0.5, 0.0)
+    s_right = np.maximum((s_sq + s_sgn) * 0.5, 0.0)
+    acc = np.uint8 if bh <= 255 else np.int64
+    counts = []
+    for mask in (x < 0, x > 0):
+        per_col = mask.view(np.uint8).sum(axis=1, dtype=acc)
+        counts.append(per_col.reshape(nr, nc, bw).sum(axis=2, dtype=np.int64).ravel())
+    return (
+        counts[0].astype(np.float64),
+        counts[1].astype(np.float64),
+        s_left,
+        s_right,
+        s_abs,
+    )
 
 
 _ROW_PAIRS = {
