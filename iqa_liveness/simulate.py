@@ -49,7 +49,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -782,8 +782,3 @@ def build_standin_dataset(
     ]
     (root / "README.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {"root": str(root), "subjects": subjects, "counts": counts, "seed": seed}
-
-
-def describe_params(p: PrintParams | ReplayParams | CaptureParams) -> dict[str, Any]:
-    """Parameters as a plain dict (for logs and reports)."""
-    return asdict(p)
