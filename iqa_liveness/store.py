@@ -136,17 +136,23 @@ def _str_array(values: Iterable[Any]) -> NDArray[np.object_]:
     return np.array(["" if v is None else str(v) for v in values], dtype=object)
 
 
+def _write_root_attrs(f: h5py.File, attrs: Mapping[str, Any]) -> None:
+    """The store's root attributes: ``attrs`` (numbers as numbers, the rest as text), then
+    the format, its version and the package version (which no ``attrs`` key overrides)."""
+    for key, value in attrs.items():
+        f.attrs[key] = value if isinstance(value, (int, float, np.number)) else str(value)
+    f.attrs["format"] = FORMAT
+    f.attrs["format_version"] = FORMAT_VERSION
+    f.attrs["package_version"] = __version__
+
+
 def _create_layout(
     f: h5py.File,
     extractors: Sequence[ExtractorInfo],
     attrs: Mapping[str, Any],
     compression: int = 4,
 ) -> None:
-    f.attrs["format"] = FORMAT
-    f.attrs["format_version"] = FORMAT_VERSION
-    f.attrs["package_version"] = __version__
-    for key, value in attrs.items():
-        f.attrs[key] = value if isinstance(value, (int, float, np.number)) else str(value)
+    _write_root_attrs(f, attrs)
     g = f.create_group("samples")
     for c in STRING_COLUMNS:
         g.create_dataset(c, (0,), dtype=_STR, maxshape=(None,), chunks=(1024,))
@@ -318,13 +324,7 @@ def merge_shards(path: str | os.PathLike[str], attrs: Mapping[str, Any] | None =
                     main.copy(main[group], out, name=group)
                 seen = set(_ids(main, "samples"))
                 old_failed = _ids(main, "failed")
-            for key, value in root_attrs.items():
-                out.attrs[key] = (
-                    value if isinstance(value, (int, float, np.number)) else str(value)
-                )
-            out.attrs["format"] = FORMAT
-            out.attrs["format_version"] = FORMAT_VERSION
-            out.attrs["package_version"] = __version__
+            _write_root_attrs(out, root_attrs)
         else:
             _create_layout(out, infos or [], root_attrs)
             seen = set()
