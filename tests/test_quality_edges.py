@@ -170,6 +170,33 @@ def test_edge_map_threshold_is_four_times_mean():
     assert not e[16, 16]  # the centre has a zero Sobel response
 
 
+def _dense_standard_edges(x):
+    """The standard rule written out densely with scipy (independent of the module's code)."""
+    from scipy import ndimage
+
+    x32 = x.astype(np.float32)
+    sx = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+    gx = ndimage.correlate(x32, sx, mode="nearest")
+    gy = ndimage.correlate(x32, sx.T, mode="nearest")
+    b = gx * gx + gy * gy
+    strong = b > np.float32(4.0 * b.astype(np.float64).mean())
+    p = np.pad(b, 1, constant_values=-1.0)
+    c = p[1:-1, 1:-1]
+    hor = (np.abs(gx) >= np.abs(gy)) & (c >= p[1:-1, :-2]) & (c > p[1:-1, 2:])
+    ver = (np.abs(gy) >= np.abs(gx)) & (c >= p[:-2, 1:-1]) & (c > p[2:, 1:-1])
+    return strong & (hor | ver)
+
+
+@pytest.mark.parametrize("shape", [(24, 31), (9, 8), (40, 17), (8, 64)])
+def test_edge_map_equals_dense_rule(shape):
+    rng = np.random.default_rng(11)
+    # 4x4 blocks of 4 levels: step edges whose two-pixel plateaus of b test the tie rule
+    cells = rng.integers(0, 4, (shape[0] // 4 + 1, shape[1] // 4 + 1))
+    blocks = np.kron(cells, np.ones((4, 4)))[: shape[0], : shape[1]] * 60.0
+    for x in (blocks, _rng_image(12, shape), smooth(blocks)):
+        assert np.array_equal(ed.sobel_edge_map(x), _dense_standard_edges(x))
+
+
 def test_ted_standard_is_xor_and_bob_is_count_difference():
     for seed in range(3):
         a = _rng_image(seed, (30, 30))

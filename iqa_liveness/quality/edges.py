@@ -290,11 +290,10 @@ def sobel_edge_map(image: ArrayLike, convention: str = "standard") -> _B:
 
 
 def _sobel_standard(x: NDArray[np.floating[Any]]) -> tuple[_F32, _F32]:
+    """Signed Sobel responses along columns and rows (float32, replicated border)."""
     x32 = x if x.dtype == np.float32 else x.astype(np.float32)
     bx = cv2.Sobel(x32, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE)
     by = cv2.Sobel(x32, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE)
-    np.abs(bx, out=bx)
-    np.abs(by, out=by)
     return cast(_F32, bx), cast(_F32, by)
 
 
@@ -327,24 +326,30 @@ def _local_max_tests(b: _F, ties: bool) -> tuple[_B, _B, _B, _B]:
 
 
 def _edges_standard(bx: _F32, by: _F32) -> _B:
+    """Standard edge map from the signed Sobel responses.
+
+    The thinning tests run on the candidates only (pixels above the threshold, about 5% of
+    a face frame), gathered from a copy of ``b`` padded with -1 (lower than any ``b``: a
+    neighbour outside the image counts as lower).
+    """
     b = bx * bx
     b += by * by
-    out = b > np.float32(EDGE_THRESHOLD_SCALE * float(b.mean(dtype=np.float64)))
-    tmp = np.empty(b.shape, dtype=bool)
-    # maximum along rows where |gx| >= |gy| (ties with the left neighbour accepted) ...
-    horizontal = np.greater_equal(bx, by)
-    np.greater_equal(b[:, 1:], b[:, :-1], out=tmp[:, 1:])
-    horizontal[:, 1:] &= tmp[:, 1:]
-    np.greater(b[:, :-1], b[:, 1:], out=tmp[:, :-1])
-    horizontal[:, :-1] &= tmp[:, :-1]
-    # ... or along columns where |gy| >= |gx| (ties with the upper neighbour accepted)
-    vertical = np.greater_equal(by, bx)
-    np.greater_equal(b[1:], b[:-1], out=tmp[1:])
-    vertical[1:] &= tmp[1:]
-    np.greater(b[:-1], b[1:], out=tmp[:-1])
-    vertical[:-1] &= tmp[:-1]
-    horizontal |= vertical
-    out &= horizontal
+    h, w = b.shape
+    thr = np.float32(EDGE_THRESHOLD_SCALE * float(cv2.sumElems(b)[0]) / b.size)
+    cand = np.flatnonzero(b > thr)
+    out = np.zeros(b.shape, dtype=bool)
+    if cand.size == 0:
+        return out
+    padded = cv2.copyMakeBorder(b, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=-1.0).ravel()
+    p = cand + (w + 3) + 2 * (cand // w)  # index in the padded image
+    c = padded[p]
+    ax = np.abs(bx.ravel()[cand])
+    ay = np.abs(by.ravel()[cand])
+    # a maximum along rows where |gx| >= |gy| (tie with the left neighbour accepted) ...
+    horizontal = (ax >= ay) & (c >= padded[p - 1]) & (c > padded[p + 1])
+    # ... or along columns where |gy| >= |gx| (tie with the upper neighbour accepted)
+    vertical = (ay >= ax) & (c >= padded[p - (w + 2)]) & (c > padded[p + (w + 2)])
+    out.ravel()[cand[horizontal | vertical]] = True
     return out
 
 

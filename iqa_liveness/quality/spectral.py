@@ -169,9 +169,12 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def _phase_tolerance(image: _F) -> float:
-    """``1e-12 * sum|I|``: ``sum|I|`` bounds every ``|F|`` (and is ``|F(0,0)|`` for I >= 0)."""
-    total = float(image.sum()) if float(image.min()) >= 0.0 else float(np.abs(image).sum())
+def _phase_tolerance(image: _F, f: _C, non_negative: bool | None = None) -> float:
+    """``1e-12 * sum|I|``: ``sum|I|`` bounds every ``|F|``; for ``I >= 0`` it is ``F(0,0)``,
+    read from the spectrum ``f`` (no pass over the image once ``non_negative`` is known)."""
+    if non_negative is None:
+        non_negative = float(image.min()) >= 0.0
+    total = abs(float(f[0, 0].real)) if non_negative else float(np.abs(image).sum())
     return _PHASE_TOL * total
 
 
@@ -339,14 +342,9 @@ def _spectrum(image: _F, conv: str) -> _C:
 
 def _errors_of(reference: ArrayLike, distorted: ArrayLike, conv: str) -> tuple[float, float]:
     ref, dis = _pair(reference, distorted)
-    sme, spe, _ = _spectral_errors(
-        _spectrum(ref, conv),
-        _spectrum(dis, conv),
-        _phase_tolerance(ref),
-        _phase_tolerance(dis),
-        ref.shape[1],
-        conv,
-    )
+    f_ref, f_dis = _spectrum(ref, conv), _spectrum(dis, conv)
+    tol_ref, tol_dis = _phase_tolerance(ref, f_ref), _phase_tolerance(dis, f_dis)
+    sme, spe, _ = _spectral_errors(f_ref, f_dis, tol_ref, tol_dis, ref.shape[1], conv)
     return sme, spe
 
 
@@ -550,10 +548,11 @@ def _errors(ctx: QualityContext) -> tuple[float, float]:
     def compute(c: QualityContext) -> tuple[float, float]:
         dis = distorted_image(c)
         f_dis = c.cached(_key(c, "I'"), lambda _: _spectrum(dis, c.convention))
-        tol_ref = c.cached("spectral.phase_tolerance:I", lambda _: _phase_tolerance(c.I))
-        sme, spe, sums = _spectral_errors(
-            _spectrum_of_I(c), f_dis, tol_ref, _phase_tolerance(dis), c.shape[1], c.convention
-        )
+        f_ref = _spectrum_of_I(c)
+        # I >= 0 makes I' >= 0 (a convex combination of pixels)
+        tol_ref = _phase_tolerance(c.I, f_ref, c.min_I >= 0.0)
+        tol_dis = _phase_tolerance(dis, f_dis, True if c.min_I >= 0.0 else None)
+        sme, spe, sums = _spectral_errors(f_ref, f_dis, tol_ref, tol_dis, c.shape[1], c.convention)
         c.cached("spectral.magnitude_sums:I", lambda _: sums)
         return sme, spe
 
