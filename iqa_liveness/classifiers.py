@@ -300,12 +300,24 @@ def out_of_fold_scores(
 # base class
 # --------------------------------------------------------------------------------------------
 class _LivenessClassifier(ClassifierMixin, BaseEstimator):
-    """Shared machinery: labels, threshold calibration, predict / decision_function."""
+    """Shared machinery: labels, threshold calibration, predict / decision_function.
 
-    bona_fide_label: Any
-    threshold_criterion: Criterion
-    threshold_target: float | None
-    n_splits: int
+    Its ``__init__`` takes the parameters every liveness classifier has (see
+    :class:`ShrinkageLDA`); a subclass with more parameters lists them all in its own
+    signature (scikit-learn reads the parameters from it) and passes these four on.
+    """
+
+    def __init__(
+        self,
+        bona_fide_label: Any = None,
+        threshold_criterion: Criterion = "eer",
+        threshold_target: float | None = None,
+        n_splits: int = 5,
+    ) -> None:
+        self.bona_fide_label = bona_fide_label
+        self.threshold_criterion = threshold_criterion
+        self.threshold_target = threshold_target
+        self.n_splits = n_splits
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -535,18 +547,6 @@ class ShrinkageLDA(_LivenessClassifier):
     ['bona_fide', 'attack']
     """
 
-    def __init__(
-        self,
-        bona_fide_label: Any = None,
-        threshold_criterion: Criterion = "eer",
-        threshold_target: float | None = None,
-        n_splits: int = 5,
-    ) -> None:
-        self.bona_fide_label = bona_fide_label
-        self.threshold_criterion = threshold_criterion
-        self.threshold_target = threshold_target
-        self.n_splits = n_splits
-
     def _fit_scores(self, X, y01, groups, X_dev, y01_dev):
         mean = X.mean(axis=0)
         scale = X.std(axis=0)
@@ -761,16 +761,13 @@ class LibSVMClassifier(_LivenessClassifier):
         threshold_target: float | None = None,
         n_splits: int = 5,
     ) -> None:
+        super().__init__(bona_fide_label, threshold_criterion, threshold_target, n_splits)
         self.kernel = kernel
         self.C = C
         self.gamma = gamma
         self.class_weight = class_weight
         self.feature_range = feature_range
         self.tol = tol
-        self.bona_fide_label = bona_fide_label
-        self.threshold_criterion = threshold_criterion
-        self.threshold_target = threshold_target
-        self.n_splits = n_splits
 
     def _check_params(self, n_features: int) -> tuple[list[float], list[float]]:
         if self.kernel not in _KERNEL_CODE:

@@ -396,12 +396,9 @@ class ScoreFusion(ShrinkageLDA):
         threshold_target: float | None = None,
         n_splits: int = 5,
     ) -> None:
+        super().__init__(bona_fide_label, threshold_criterion, threshold_target, n_splits)
         self.test_names = test_names
         self.impute = impute
-        self.bona_fide_label = bona_fide_label
-        self.threshold_criterion = threshold_criterion
-        self.threshold_target = threshold_target
-        self.n_splits = n_splits
 
     # -- score matrix preparation ---------------------------------------------------------
     def _matrix(self, S: Any, fitting: bool) -> NDArray[np.float64]:
