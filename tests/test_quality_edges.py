@@ -307,6 +307,17 @@ def test_bob_regional_max_plateau_spread():
     assert got.sum() == 8  # the ring of 2s
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (2, 2), (9, 8), (24, 31)])
+def test_harris_differences_are_replicated_border_filter(shape):
+    import cv2
+
+    x = np.random.default_rng(5).uniform(0, 255, shape).astype(np.float32)
+    kx = np.array([[-1.0, 0.0, 1.0]], np.float32)
+    ix, iy = ed._differences(x)
+    assert np.array_equal(ix, cv2.filter2D(x, -1, kx, borderType=cv2.BORDER_REPLICATE))
+    assert np.array_equal(iy, cv2.filter2D(x, -1, kx.T, borderType=cv2.BORDER_REPLICATE))
+
+
 def test_tcd_values():
     sq = np.zeros((24, 24))
     sq[6:18, 6:18] = 255.0

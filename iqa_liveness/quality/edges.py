@@ -480,14 +480,26 @@ def _structure_response(ix: NDArray[Any], iy: NDArray[Any], k: float) -> NDArray
     return a
 
 
-_DX = np.array([[-1.0, 0.0, 1.0]], dtype=np.float32)
+def _differences(x: _F32) -> tuple[_F32, _F32]:
+    """``[-1 0 1]`` along columns and along rows with a replicated border (one-sided
+    differences on the first and last column/row), by contiguous numpy passes (faster
+    than ``cv2.filter2D`` here, and equal to it)."""
+    h, w = x.shape
+    ix, iy = np.zeros_like(x), np.zeros_like(x)
+    if w > 1:
+        np.subtract(x.ravel()[2:], x.ravel()[:-2], out=ix.ravel()[1:-1])
+        np.subtract(x[:, 1], x[:, 0], out=ix[:, 0])  # (also repairs the pairs across rows)
+        np.subtract(x[:, -1], x[:, -2], out=ix[:, -1])
+    if h > 1:
+        np.subtract(x[2:], x[:-2], out=iy[1:-1])
+        np.subtract(x[1], x[0], out=iy[0])
+        np.subtract(x[-1], x[-2], out=iy[-1])
+    return ix, iy
 
 
 def _harris_standard(x: NDArray[np.floating[Any]]) -> _F32:
-    x32 = x if x.dtype == np.float32 else x.astype(np.float32)
-    ix = cv2.filter2D(x32, cv2.CV_32F, _DX, borderType=cv2.BORDER_REPLICATE)
-    iy = cv2.filter2D(x32, cv2.CV_32F, _DX.T, borderType=cv2.BORDER_REPLICATE)
-    return cast(_F32, _structure_response(ix, iy, HARRIS_K))
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    return cast(_F32, _structure_response(*_differences(x32), HARRIS_K))
 
 
 def _harris_bob(x: _F) -> _F:
