@@ -425,8 +425,19 @@ class _LivenessClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
-    def _set_threshold(self, scores: NDArray[np.float64], y01: NDArray[Any], source: str) -> None:
-        t, eer = calibrate_threshold(scores, y01, self.threshold_criterion, self.threshold_target)
+    def _set_threshold(
+        self,
+        scores: NDArray[np.float64],
+        y01: NDArray[Any],
+        source: str,
+        criterion: Criterion | None = None,
+        target: float | None = None,
+    ) -> None:
+        """Calibrate the threshold on ``scores`` (criterion and target: the parameters'
+        unless given) and record where it comes from."""
+        crit = self.threshold_criterion if criterion is None else criterion
+        tgt = self.threshold_target if target is None else target
+        t, eer = calibrate_threshold(scores, y01, crit, tgt)
         self.threshold_ = t
         self.threshold_source_ = source
         self.calibration_eer_ = eer
@@ -451,15 +462,7 @@ class _LivenessClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "threshold_")
         Xd, yd = self._check_dev(X_dev, y_dev)
         crit = self.threshold_criterion if criterion is None else criterion
-        tgt = self.threshold_target if target is None else target
-        t, eer = calibrate_threshold(self._raw_scores(Xd), yd, crit, tgt)
-        self.threshold_ = t
-        self.threshold_source_ = f"development set ({crit})"
-        self.calibration_eer_ = eer
-        self.calibration_counts_ = {
-            "bona_fide": int(np.sum(yd == 1)),
-            "attack": int(np.sum(yd == 0)),
-        }
+        self._set_threshold(self._raw_scores(Xd), yd, f"development set ({crit})", crit, target)
         return self
 
     # -- prediction -----------------------------------------------------------------------
