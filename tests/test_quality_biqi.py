@@ -133,3 +133,19 @@ def test_training_script_helpers(tmp_path):
     scaling = mk.make_range(x)
     mk.write_range(tmp_path / "r.txt", scaling)
     assert B._read_range(tmp_path / "r.txt") == scaling
+
+
+@pytest.mark.parametrize("shape", [(64, 80), (37, 53), (18, 19), (17, 40), (5, 7)])
+def test_polyphase_wavedec_equals_pywavelets(shape):
+    import warnings
+
+    import pywt
+
+    x = np.random.default_rng(sum(shape)).uniform(0, 255, shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ref = pywt.wavedec2(x, "db9", mode="symmetric", level=3)
+    got = B._wavedec2(x, 3)
+    for p in range(1, 4):
+        for band, ref_band in zip(got[p - 1], ref[-p], strict=True):
+            np.testing.assert_allclose(band, ref_band, rtol=0, atol=1e-10)
