@@ -306,17 +306,15 @@ def _block_sums(x4: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
 
     With ``a = |x|``: ``sum a``, ``sum a^2`` and ``sum x a`` (the squares of the positive
     values minus those of the negative ones) give both one-sided sums of squares; counts of
-    negative and positive values. Rows of a block are added first (contiguous, vectorised),
-    then the columns; counts accumulate in uint8 over at most 255 rows.
+    negative and positive values. Sums run over a block's rows first (contiguous rows;
+    products summed by einsum without a product array), then over its columns; counts
+    accumulate in uint8 over at most 255 rows.
     """
     nr, bh, nc, bw = x4.shape
     x = x4.reshape(nr, bh, nc * bw)
-    buf = np.empty((3, *x.shape))
-    a = np.abs(x, out=buf[0])
-    np.multiply(a, a, out=buf[1])
-    np.multiply(x, a, out=buf[2])
-    sums = buf.sum(axis=2).reshape(3, nr, nc, bw).sum(axis=3).reshape(3, -1)
-    s_abs, s_sq, s_sgn = sums
+    a = np.abs(x)
+    cols = np.stack([a.sum(axis=1), np.einsum("abc,abc->ac", a, a), np.einsum("abc,abc->ac", x, a)])
+    s_abs, s_sq, s_sgn = cols.reshape(3, nr, nc, bw).sum(axis=3).reshape(3, -1)
     s_left = np.maximum((s_sq - s_sgn) * 0.5, 0.0)
     s_right = np.maximum((s_sq + s_sgn) * 0.5, 0.0)
     acc = np.uint8 if bh <= 255 else np.int64
