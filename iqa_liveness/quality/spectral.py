@@ -106,7 +106,7 @@ def half_spectrum(image: ArrayLike) -> _C:
     x = _image(image)
     n, m = x.shape
     if n > 1 and m > 1 and cv2.getOptimalDFTSize(n) == n and cv2.getOptimalDFTSize(m) == m:
-        return _ccs_to_half(cast(_F, cv2.dft(x)))
+        return _dft_half(x)
     return cast(_C, scipy.fft.rfft2(x))
 
 
@@ -124,19 +124,26 @@ def _ccs_column(v: _F) -> _C:
     return out
 
 
-def _ccs_to_half(ccs: _F) -> _C:
-    """``rfft2`` layout from OpenCV's CCS layout of a real 2-D DFT (both sides >= 2).
+def _dft_half(x: _F) -> _C:
+    """``rfft2`` of ``x`` (both sides >= 2) by ``cv2.dft``, unpacked from its CCS layout.
 
-    Columns ``1..(M-1)//2`` are complete complex columns stored as (Re, Im) pairs; column 0
-    and, for even ``M``, column ``M/2`` are real DFTs of real columns, packed like a 1-D CCS.
+    In the CCS layout columns ``1..(M-1)//2`` are complete complex columns stored as
+    (Re, Im) pairs from float column 1 on; column 0 and, for even ``M``, column ``M/2`` are
+    real DFTs of real columns, packed like a 1-D CCS. Written one float to the right into
+    the complex result, the pairs land in place; only the two packed columns are unpacked.
     """
-    n, m = ccs.shape
-    k = (m - 1) // 2
+    n, m = x.shape
     out = np.empty((n, m // 2 + 1), np.complex128)
-    out[:, 1 : k + 1] = ccs[:, 1 : 2 * k + 1].view(np.complex128)
-    out[:, 0] = _ccs_column(ccs[:, 0])
-    if m % 2 == 0:
-        out[:, m // 2] = _ccs_column(ccs[:, m - 1])
+    flat = out.view(np.float64)
+    ccs = flat[:, 1 : m + 1]
+    got = cv2.dft(x, dst=ccs)
+    if not np.shares_memory(got, out):  # (OpenCV wrote elsewhere)
+        ccs[...] = got
+    dc = ccs[:, 0].copy()
+    nyquist = ccs[:, m - 1].copy() if m % 2 == 0 else None
+    out[:, 0] = _ccs_column(dc)
+    if nyquist is not None:
+        out[:, m // 2] = _ccs_column(nyquist)
     return out
 
 
