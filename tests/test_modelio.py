@@ -175,6 +175,12 @@ def test_fusion_of_external_scores_only(tmp_path):
 
 
 # -- crafted and damaged files -------------------------------------------------------------
+def _assert_refused(p, tmp_path, change, error, match=None, **kwargs):
+    """The model file ``p`` rewritten by ``change`` is refused with ``error`` (``match``)."""
+    with pytest.raises(error, match=match):
+        load_model(_rewrite(p, tmp_path / "changed.ilm", change, **kwargs))
+
+
 def _rewrite(src, dst, change=None, fix_checksums=True, extra=None, drop=()):
     with zipfile.ZipFile(src) as zf:
         parts = {n: zf.read(n) for n in zf.namelist()}
@@ -255,8 +261,7 @@ def test_flipped_byte_fails_checksum(saved, tmp_path):
         b[-1] ^= 1
         parts["members/0/coef.npy"] = bytes(b)
 
-    with pytest.raises(ModelCorruptError, match="checksum"):
-        load_model(_rewrite(p, tmp_path / "x.ilm", change, fix_checksums=False))
+    _assert_refused(p, tmp_path, change, ModelCorruptError, "checksum", fix_checksums=False)
 
 
 def test_versions_and_missing_parts(saved, tmp_path):
@@ -274,14 +279,10 @@ def test_versions_and_missing_parts(saved, tmp_path):
     def no_members(man, parts):
         del man["members"]
 
-    with pytest.raises(ModelVersionError, match="version 2"):
-        load_model(_rewrite(p, tmp_path / "v.ilm", newer))
-    with pytest.raises(ModelVersionError, match="not an iqa-liveness model"):
-        load_model(_rewrite(p, tmp_path / "o.ilm", other))
-    with pytest.raises(ModelVersionError, match="unknown estimator type"):
-        load_model(_rewrite(p, tmp_path / "t.ilm", unknown_type))
-    with pytest.raises(ModelPartMissingError, match="members"):
-        load_model(_rewrite(p, tmp_path / "m.ilm", no_members))
+    _assert_refused(p, tmp_path, newer, ModelVersionError, "version 2")
+    _assert_refused(p, tmp_path, other, ModelVersionError, "not an iqa-liveness model")
+    _assert_refused(p, tmp_path, unknown_type, ModelVersionError, "unknown estimator type")
+    _assert_refused(p, tmp_path, no_members, ModelPartMissingError, "members")
     f = _rewrite(p, tmp_path / "d.ilm", fix_checksums=False, drop=["members/0/scale.npy"])
     with pytest.raises(ModelPartMissingError, match="scale.npy"):
         load_model(f)
@@ -301,12 +302,9 @@ def test_shapes_must_match_feature_names(saved, tmp_path):
     def unknown_feature(man, parts):
         man["members"][0]["features"][0] = "zz"
 
-    with pytest.raises(ModelShapeError, match="coef_ has shape"):
-        load_model(_rewrite(p, tmp_path / "c.ilm", short_coef))
-    with pytest.raises(ModelShapeError, match="3 feature names"):
-        load_model(_rewrite(p, tmp_path / "n.ilm", fewer_names))
-    with pytest.raises(ModelShapeError, match="unknown features"):
-        load_model(_rewrite(p, tmp_path / "u.ilm", unknown_feature))
+    _assert_refused(p, tmp_path, short_coef, ModelShapeError, "coef_ has shape")
+    _assert_refused(p, tmp_path, fewer_names, ModelShapeError, "3 feature names")
+    _assert_refused(p, tmp_path, unknown_feature, ModelShapeError, "unknown features")
 
 
 def test_malformed_manifest_values(saved, tmp_path):
@@ -321,9 +319,8 @@ def test_malformed_manifest_values(saved, tmp_path):
     def bad_param(man, parts):
         man["members"][0]["params"]["evil"] = 1
 
-    for k, change in enumerate((text_threshold, same_classes, bad_param)):
-        with pytest.raises(ModelCorruptError):
-            load_model(_rewrite(p, tmp_path / f"{k}.ilm", change))
+    for change in (text_threshold, same_classes, bad_param):
+        _assert_refused(p, tmp_path, change, ModelCorruptError)
     deep = tmp_path / "deep.ilm"
     with zipfile.ZipFile(deep, "w") as zf:
         zf.writestr("manifest.json", "[" * 100000 + "]" * 100000)
@@ -341,15 +338,13 @@ def test_malformed_libsvm_text_is_caught_before_libsvm(saved, tmp_path):
 
         return change
 
-    with pytest.raises(ModelCorruptError, match="header"):
-        load_model(_rewrite(p, tmp_path / "a.ilm", edit("nr_class 2", "nr_class 3")))
+    _assert_refused(p, tmp_path, edit("nr_class 2", "nr_class 3"), ModelCorruptError, "header")
+
     def drop_last_sv(man, parts):
         parts[key] = b"\n".join(parts[key].rstrip(b"\n").split(b"\n")[:-1]) + b"\n"
 
-    with pytest.raises(ModelCorruptError, match="SV lines"):
-        load_model(_rewrite(p, tmp_path / "b.ilm", drop_last_sv))
-    with pytest.raises(ModelShapeError, match="feature indices"):
-        load_model(_rewrite(p, tmp_path / "c.ilm", edit(" 5:", " 9:")))
+    _assert_refused(p, tmp_path, drop_last_sv, ModelCorruptError, "SV lines")
+    _assert_refused(p, tmp_path, edit(" 5:", " 9:"), ModelShapeError, "feature indices")
 
 
 def test_model_consistency_checks():
