@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
+from iqa_liveness._imresize import contributions, resize_axis, resize_matrix
 from iqa_liveness.errors import ConfigurationError, ModelFileError
 from iqa_liveness.quality import niqe as N
 from iqa_liveness.quality._context import QualityContext
@@ -44,7 +45,7 @@ def test_shipped_model_is_the_official_one():
 
 def test_imresize_matlab_half_weights():
     # MATLAB imresize(x, 0.5) bicubic kernel at scale 0.5: these 8 weights (sum 1)
-    w, _, _ = N._contributions(16, 8, 0.5)
+    w, _, _ = contributions(16, 8, 0.5)
     expected = [-0.01171875, -0.03515625, 0.11328125, 0.43359375]
     np.testing.assert_allclose(w[3], expected + expected[::-1], atol=1e-15)
     # impulse response of an interior sample, and symmetric (edge repeated) border
@@ -59,18 +60,20 @@ def test_imresize_matlab_half_weights():
     np.testing.assert_allclose(out[2:4, 0], [4.5, 6.5], atol=1e-12)
 
 
-def test_imresize_generic_path_agrees_with_fast_path():
+def test_imresize_polyphase_path_agrees_with_the_weighted_sum():
     rng = np.random.default_rng(1)
     x = rng.uniform(0, 255, (40, 30))
     fast = N.imresize(x, 0.5)
-    w, src, pad = N._contributions(40, 20, 0.5)
-    padded = np.pad(x, ((pad, pad), (0, 0)), mode="symmetric")
-    rows = sum(w[:, k, None] * padded[src[:, k]] for k in range(w.shape[1]))
-    w, src, pad = N._contributions(30, 15, 0.5)
-    padded = np.pad(rows, ((0, 0), (pad, pad)), mode="symmetric")
-    ref = sum(w[None, :, k] * padded[:, src[:, k]] for k in range(w.shape[1]))
+    w, _, src = contributions(40, 20, 0.5)
+    rows = sum(w[:, k, None] * x[src[:, k]] for k in range(w.shape[1]))
+    w, _, src = contributions(30, 15, 0.5)
+    ref = sum(w[None, :, k] * rows[:, src[:, k]] for k in range(w.shape[1]))
     np.testing.assert_allclose(fast, ref, atol=1e-12)
     assert N.imresize(x, 0.3).shape == (12, 9)
+    # the dense matrix of the colour-texture resize is the same operator
+    np.testing.assert_allclose(
+        resize_matrix(40, 20) @ x @ resize_matrix(30, 15).T, fast, atol=1e-12
+    )
 
 
 def test_aggd_recovers_gaussian_shape():
@@ -183,11 +186,14 @@ def test_imresize_tiny_inputs_follow_matlab_mirror(n):
     rng = np.random.default_rng(n)
     x = rng.uniform(0, 1, (n, 3))
     out_len = -(-n // 2)
-    w, src, pad = N._contributions(n, out_len, 0.5)
+    w, raw, _ = contributions(n, out_len, 0.5)
     aux = np.concatenate([np.arange(n), np.arange(n - 1, -1, -1)])  # MATLAB's index mirror
-    idx = aux[np.mod(src - pad, aux.size)]
+    idx = aux[np.mod(raw, aux.size)]
     ref = sum(w[:, k, None] * x[idx[:, k]] for k in range(w.shape[1]))
-    np.testing.assert_allclose(N._resize_axis0(x, out_len, 0.5), ref, atol=1e-14)
+    np.testing.assert_allclose(resize_axis(x, out_len, 0.5, 0), ref, atol=1e-14)
+    np.testing.assert_allclose(
+        resize_axis(np.ascontiguousarray(x.T), out_len, 0.5, 1), ref.T, atol=1e-14
+    )
 
 
 def _loop_features(coef: np.ndarray, b: int) -> np.ndarray:

@@ -62,6 +62,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gamma as _gamma
 
+from .._imresize import resize_axis
 from ..errors import ConfigurationError, ModelFileError
 from ..image import ImageInput, load_grey
 
@@ -91,78 +92,13 @@ _MODEL_VERSION = 1
 # MATLAB imresize (bicubic, antialiased)
 
 
-def _cubic(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Keys' cubic convolution kernel with a = -0.5 (MATLAB's ``cubic``)."""
-    ax = np.abs(x)
-    ax2 = ax * ax
-    ax3 = ax2 * ax
-    near = (1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1)
-    far = (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * ((ax > 1) & (ax <= 2))
-    return near + far
-
-
-@lru_cache(maxsize=64)
-def _contributions(
-    in_len: int, out_len: int, scale: float
-) -> tuple[NDArray[np.float64], NDArray[np.intp], int]:
-    """MATLAB's resampling weights and source indices, shape ``(out_len, taps)``.
-
-    The indices point into the input padded symmetrically by the returned pad width (MATLAB
-    mirrors out-of-range indices with the edge repeated, which is numpy's ``symmetric``).
-    """
-    kernel_width = 4.0 / scale if scale < 1 else 4.0
-    x = np.arange(1, out_len + 1, dtype=np.float64)
-    u = x / scale + 0.5 * (1.0 - 1.0 / scale)
-    left = np.floor(u - kernel_width / 2.0)
-    taps = math.ceil(kernel_width) + 2
-    idx = left[:, None] + np.arange(taps, dtype=np.float64)[None, :]
-    dist = u[:, None] - idx
-    weights = scale * _cubic(scale * dist) if scale < 1 else _cubic(dist)
-    weights = weights / weights.sum(axis=1, keepdims=True)
-    keep = np.any(weights != 0, axis=0)
-    weights = weights[:, keep]
-    src = idx[:, keep].astype(np.intp) - 1  # 0-based
-    pad = int(max(0, -src.min(), src.max() - (in_len - 1)))
-    if pad > in_len:  # MATLAB's periodic mirror, for tiny inputs
-        aux = np.concatenate([np.arange(in_len), np.arange(in_len - 1, -1, -1)])
-        src = aux[np.mod(src, aux.size)]
-        pad = 0
-    w, s = np.ascontiguousarray(weights), np.ascontiguousarray(src + pad)
-    w.flags.writeable = False
-    s.flags.writeable = False
-    return w, s, pad
-
-
-def _resize_axis0(img: NDArray[np.float64], out_len: int, scale: float) -> NDArray[np.float64]:
-    w, src, pad = _contributions(img.shape[0], out_len, scale)
-    step = int(src[1, 0] - src[0, 0]) if out_len > 1 else 0
-    if (
-        step > 0
-        and np.all(np.diff(src, axis=0) == step)
-        and np.all(w == w[0])
-        and src[0, 0] <= pad
-        and pad - src[0, 0] < w.shape[1]
-    ):
-        # integer shrink factor (NIQE's 0.5): one filter with MATLAB's weights, then every
-        # step-th row; BORDER_REFLECT is MATLAB's symmetric (edge repeated) extension
-        anchor = int(pad - src[0, 0])
-        full = cv2.sepFilter2D(
-            img, cv2.CV_64F, np.ones(1), w[0], anchor=(0, anchor), borderType=cv2.BORDER_REFLECT
-        )
-        return np.asarray(full[: step * (out_len - 1) + 1 : step], dtype=np.float64)
-    padded = np.pad(img, ((pad, pad), (0, 0)), mode="symmetric") if pad else img
-    out = np.zeros((out_len, img.shape[1]))
-    for k in range(w.shape[1]):
-        out += w[:, k, None] * padded[src[:, k]]
-    return out
-
-
 def imresize(image: NDArray[np.floating], scale: float) -> NDArray[np.float64]:
     """Resize a 2-D float image like MATLAB's ``imresize(image, scale)`` (bicubic, antialiased).
 
     Keys' cubic kernel (a = -0.5), stretched by ``1/scale`` when shrinking (antialiasing),
     ``ceil(kernel width) + 2`` taps, weights normalised per output sample, symmetric borders,
-    rows first. The output size is ``ceil(scale * size)``; no rounding or clipping.
+    rows first. The output size is ``ceil(scale * size)``; no rounding or clipping. The
+    implementation is :mod:`iqa_liveness._imresize`, shared with the colour-texture resize.
 
     Parameters
     ----------
@@ -190,8 +126,8 @@ def imresize(image: NDArray[np.floating], scale: float) -> NDArray[np.float64]:
         raise ConfigurationError(f"imresize expects a 2-D image, got shape {img.shape}")
     out_h = math.ceil(scale * img.shape[0])
     out_w = math.ceil(scale * img.shape[1])
-    tmp = _resize_axis0(img, out_h, float(scale))
-    return np.ascontiguousarray(_resize_axis0(np.ascontiguousarray(tmp.T), out_w, float(scale)).T)
+    tmp = resize_axis(img, out_h, float(scale), 0)
+    return np.ascontiguousarray(resize_axis(tmp, out_w, float(scale), 1))
 
 
 # --------------------------------------------------------------------------------------------

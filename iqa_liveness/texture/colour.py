@@ -10,17 +10,17 @@ This module gives the same conversions:
   Y, Cb, Cr, uint8 rounded half away from zero, as MATLAB's ``rgb2ycbcr``. OpenCV's
   ``COLOR_RGB2YCrCb`` is a different space (full range, order Y, Cr, Cb).
 * :func:`imresize`: MATLAB's default ``imresize`` (bicubic, a = -0.5, with antialiasing when
-  shrinking, symmetric border).
+  shrinking, symmetric border; weights from :mod:`iqa_liveness._imresize`, shared with NIQE).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .._imresize import resize_matrix as _resize_matrix
 from ..errors import InvalidImageError
 
 __all__ = ["rgb_to_hsv", "rgb_to_ycbcr", "imresize", "round_half_away"]
@@ -189,37 +189,6 @@ def rgb_to_ycbcr(
         else:
             y[..., k] = value + offset[k]
     return np.clip(round_half_away(y), 0, 255).astype(np.uint8)
-
-
-def _cubic(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    ax = np.abs(x)
-    ax2 = ax * ax
-    ax3 = ax2 * ax
-    near = (1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1)
-    far = (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * ((ax > 1) & (ax <= 2))
-    return near + far
-
-
-@lru_cache(maxsize=256)
-def _resize_matrix(n_in: int, n_out: int) -> NDArray[np.float64]:
-    """(n_out, n_in) matrix of MATLAB's imresize along one axis (bicubic, antialiased)."""
-    scale = n_out / n_in
-    width = 4.0 / scale if scale < 1 else 4.0
-    u = np.arange(1, n_out + 1) / scale + 0.5 * (1 - 1 / scale)
-    left = np.floor(u - width / 2)
-    taps = int(np.ceil(width)) + 2
-    idx = left[:, None] + np.arange(taps)[None, :]
-    if scale < 1:
-        w = scale * _cubic(scale * (u[:, None] - idx))
-    else:
-        w = _cubic(u[:, None] - idx)
-    w = w / w.sum(axis=1, keepdims=True)
-    mirror = np.concatenate([np.arange(n_in), np.arange(n_in - 1, -1, -1)])
-    src = mirror[np.mod(idx - 1, 2 * n_in).astype(np.intp)]
-    m = np.zeros((n_out, n_in))
-    np.add.at(m, (np.repeat(np.arange(n_out), taps), src.ravel()), w.ravel())
-    m.setflags(write=False)
-    return m
 
 
 def imresize(image: NDArray[np.generic], shape: tuple[int, int]) -> NDArray[np.generic]:
