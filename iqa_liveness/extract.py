@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .datasets.base import Sample, iter_sample_images
+from .datasets.base import Sample, group_by_source, iter_sample_images
 from .datasets.cache import FrameCache
 from .errors import ConfigurationError, FeatureStoreError, IQALivenessError, ModelFileError
 from .faces import Face, FaceDetector, GivenDetector, get_face_detector, select_face
@@ -67,11 +67,8 @@ class ExtractionReport:
 
 def _batches(samples: Sequence[Sample], batch_size: int) -> Iterator[list[Sample]]:
     """Batches in which the frames of one video stay together and in frame order."""
-    groups: dict[tuple[str, str | None], list[Sample]] = {}
-    for s in samples:
-        groups.setdefault((s.source, s.stream), []).append(s)
     batch: list[Sample] = []
-    for group in groups.values():
+    for group in group_by_source(samples):
         group.sort(key=lambda s: -1 if s.frame_index is None else s.frame_index)
         for s in group:
             batch.append(s)
@@ -194,10 +191,7 @@ def extract_batch(
                            ("extractor", extractor), ("error", error), ("reason", reason)):
             failed[key].append(value)
 
-    groups: dict[tuple[str, str | None], list[Sample]] = {}
-    for s in samples:
-        groups.setdefault((s.source, s.stream), []).append(s)
-    for group in groups.values():
+    for group in group_by_source(samples):
         pending = {s.sample_id: s for s in group}
         try:
             for s, image in _images(group, frame_cache):

@@ -340,6 +340,15 @@ def load_sample(sample: Sample) -> NDArray[np.generic]:
     raise ImageReadError(f"cannot read {sample.source}")  # pragma: no cover
 
 
+def group_by_source(samples: Iterable[Sample]) -> list[list[Sample]]:
+    """Samples grouped by source file and stream, the groups in order of first appearance and
+    each in input order: the units :func:`iter_sample_images` decodes (a video in one pass)."""
+    groups: dict[tuple[str, str | None], list[Sample]] = {}
+    for s in samples:
+        groups.setdefault((s.source, s.stream), []).append(s)
+    return list(groups.values())
+
+
 def iter_sample_images(
     samples: Sequence[Sample],
 ) -> Iterator[tuple[Sample, NDArray[np.generic]]]:

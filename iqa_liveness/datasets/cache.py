@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from ..errors import FeatureStoreError, ImageReadError, IQALivenessError
 from ..store import atomic_hdf5
-from .base import Sample, iter_sample_images
+from .base import Sample, group_by_source, iter_sample_images
 
 __all__ = ["FrameCache", "CacheReport", "build_frame_cache"]
 
@@ -80,9 +80,6 @@ def build_frame_cache(
 
     path = Path(path)
     samples = list(samples)
-    groups: dict[tuple[str, str | None], list[Sample]] = {}
-    for s in samples:
-        groups.setdefault((s.source, s.stream), []).append(s)
     ids: list[str] = []
     names: list[str] = []
     positions: list[int] = []
@@ -94,7 +91,7 @@ def build_frame_cache(
             f.attrs["package_version"] = __version__
             frames = f.create_group("frames")
             done = 0
-            for group in groups.values():
+            for group in group_by_source(samples):
                 pending = {s.sample_id: s for s in group}
                 try:
                     for s, image in iter_sample_images(group):
