@@ -236,3 +236,15 @@ def test_vectorised_features_equal_the_block_loop():
     ref2 = _loop_features(coef2, 48)
     got = N.niqe_features(img)
     np.testing.assert_allclose(got, np.hstack([ref1, ref2]), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shift", [(0, 1), (1, 0), (1, 1), (1, -1)])
+def test_pair_product_is_the_in_block_circshift(shift):
+    bh, bw = 4, 6
+    c = np.random.default_rng(2).normal(size=(3 * bh, 2 * bw))
+    got = N._pair_product(c, bh, bw, *shift)
+    for i in range(3):
+        for j in range(2):
+            blk = c[i * bh : (i + 1) * bh, j * bw : (j + 1) * bw]
+            ref = blk * np.roll(blk, shift, axis=(0, 1))
+            np.testing.assert_array_equal(got[i * bh : (i + 1) * bh, j * bw : (j + 1) * bw], ref)

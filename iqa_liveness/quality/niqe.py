@@ -267,23 +267,34 @@ def _block_sums(x4: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
     )
 
 
-_ROW_PAIRS = {
-    0: ((slice(None), slice(None)),),
-    1: ((slice(1, None), slice(0, -1)), (slice(0, 1), slice(-1, None))),
-}
-_COL_PAIRS = {
-    0: ((slice(None), slice(None)),),
-    1: ((slice(1, None), slice(0, -1)), (slice(0, 1), slice(-1, None))),
-    -1: ((slice(0, -1), slice(1, None)), (slice(-1, None), slice(0, 1))),
-}
+def _pair_product(
+    c: NDArray[np.float64], bh: int, bw: int, dr: int, dc: int
+) -> NDArray[np.float64]:
+    """``block .* circshift(block, [dr dc])`` for every ``bh x bw`` block of ``c`` (``dr`` in
+    {0, 1}, ``dc`` in {-1, 0, 1}), as one 2-D array.
 
-
-def _pair_product(c4: NDArray[np.float64], dr: int, dc: int) -> NDArray[np.float64]:
-    """``block .* circshift(block, [dr dc])`` for every block of ``c4`` (``dr`` in {0, 1})."""
-    out = np.empty_like(c4)
-    for ro, ri in _ROW_PAIRS[dr]:
-        for co, ci in _COL_PAIRS[dc]:
-            np.multiply(c4[:, ro, :, co], c4[:, ri, :, ci], out=out[:, ro, :, co])
+    One product of the flattened image with itself shifted by ``dr * W + dc`` (contiguous,
+    vectorised), right everywhere but in the rows and columns where the shift wraps around
+    inside a block (every ``bh``-th row, every ``bw``-th column); those are then redone with
+    their in-block partners.
+    """
+    c = np.ascontiguousarray(c)
+    h, w = c.shape
+    out = np.empty_like(c)
+    flat, dst = c.ravel(), out.ravel()
+    s = dr * w + dc
+    np.multiply(flat[s:], flat[: flat.size - s], out=dst[s:])
+    pr = np.arange(h) - dr  # partner row of each row
+    pr[0::bh] += bh * dr
+    pc = np.arange(w) - dc  # partner column of each column
+    if dc:
+        edge = np.arange(0 if dc == 1 else bw - 1, w, bw)
+        pc[edge] += bw * dc
+        out[:, edge] = c[:, edge] * c[:, pc[edge]][pr]
+    if dr:
+        edge = np.arange(0, h, bh)
+        partner = c[pr[edge]]
+        out[edge] = c[edge] * (partner[:, pc] if dc else partner)
     return out
 
 
@@ -298,7 +309,8 @@ def _block_features(coef: NDArray[np.float64], bh: int, bw: int) -> NDArray[np.f
     feats[:, 1] = (bl + br) / 2.0
     # circshift [0 1], [1 0], [1 1], [1 -1] inside each block
     for i, (dr, dc) in enumerate(((0, 1), (1, 0), (1, 1), (1, -1))):
-        alpha, bl, br, valid = _aggd_from_sums(n, *_block_sums(_pair_product(c4, dr, dc)))
+        prod = _pair_product(coef[: nr * bh, : nc * bw], bh, bw, dr, dc)
+        alpha, bl, br, valid = _aggd_from_sums(n, *_block_sums(prod.reshape(c4.shape)))
         a = np.where(valid, alpha, 1.0)
         mean = (br - bl) * (_gamma(2.0 / a) / _gamma(1.0 / a))
         feats[:, 2 + 4 * i : 6 + 4 * i] = np.stack([alpha, mean, bl, br], axis=1)
@@ -318,15 +330,17 @@ def _block_shape(shape: tuple[int, ...], block_size: int) -> tuple[int, int]:
 
 
 def _features_and_sharpness(
-    grey: NDArray[np.floating], block_size: int
+    grey: NDArray[np.floating], block_size: int, sharpness: bool = True
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Block features of both scales and, if ``sharpness``, each block's mean ``sigma``
+    (first scale; only the model fit needs it, an empty array otherwise)."""
     img = np.asarray(grey, dtype=np.float64)
     bh, bw = _block_shape(img.shape, block_size)
     nr, nc = img.shape[0] // bh, img.shape[1] // bw
     img = img[: nr * bh, : nc * bw]
     coef, sigma = mscn(img)
     f1 = _block_features(coef, bh, bw)
-    sharp = sigma.reshape(nr, bh, nc, bw).mean(axis=(1, 3)).ravel()
+    sharp = sigma.reshape(nr, bh, nc, bw).mean(axis=(1, 3)).ravel() if sharpness else np.empty(0)
     coef2, _ = mscn(imresize(img, 0.5))
     f2 = _block_features(coef2, bh // 2, bw // 2)
     return np.hstack([f1, f2]), sharp
@@ -356,7 +370,7 @@ def niqe_features(grey: NDArray[np.floating], block_size: int = BLOCK_SIZE) -> N
     >>> niqe_features(rng.uniform(0, 255, (192, 200))).shape
     (4, 36)
     """
-    return _features_and_sharpness(grey, block_size)[0]
+    return _features_and_sharpness(grey, block_size, sharpness=False)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,7 +543,7 @@ def niqe(
     True
     """
     m = _resolve_model(model)
-    feats, _ = _features_and_sharpness(grey, m.block_size)
+    feats, _ = _features_and_sharpness(grey, m.block_size, sharpness=False)
     mu, cov, n = _mvg(feats)
     if n == 0:
         return m.degenerate_value()
