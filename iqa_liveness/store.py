@@ -90,9 +90,12 @@ class ExtractorInfo:
 
 
 def same_features(a: Sequence[ExtractorInfo], b: Sequence[ExtractorInfo]) -> bool:
-    """Whether two stores (or shards) hold the same extractors with the same feature names,
-    in the same order: the condition for their rows to be merged."""
-    return [(i.name, i.feature_names) for i in a] == [(i.name, i.feature_names) for i in b]
+    """Whether two stores (or shards) hold the same extractors with the same feature names:
+    the condition for their rows to be merged. The extractors' order does not matter (HDF5
+    lists a file's groups by name, whatever order they were given in)."""
+    return sorted((i.name, i.feature_names) for i in a) == sorted(
+        (i.name, i.feature_names) for i in b
+    )
 
 
 def shard_dir(path: str | os.PathLike[str]) -> Path:

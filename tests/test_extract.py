@@ -65,6 +65,22 @@ def test_extract_failures_and_resume(tmp_path):
         extract_to_store(samples + samples[:1], ex, tmp_path / "g.h5")
 
 
+def test_resume_with_extractors_not_in_name_order(tmp_path):
+    """HDF5 lists a store's extractors by name: a run with {"z": .., "a": ..} must resume."""
+    make_folder(tmp_path / "db")
+    samples = list(get_dataset("folder", tmp_path / "db").samples())
+    store = tmp_path / "f.h5"
+    ex = {"z": MeanStdFeatures(), "a": MeanStdFeatures(dark=-2.0)}
+    extract_to_store(samples[:3], ex, store)
+    rep = extract_to_store(samples, ex, store)
+    assert rep.n_skipped == 3 and rep.n_extracted == len(samples) - 3
+    fs = read_features(store)
+    assert len(fs) == len(samples)
+    by_id = {s.sample_id: s for s in samples}
+    for sid, row in zip(fs.metadata["sample_id"], fs.X):
+        np.testing.assert_array_equal(row, expected_row(by_id[sid]) * 2)
+
+
 def test_video_frames_and_bad_frames(tmp_path):
     make_folder(tmp_path / "db")
     ds = get_dataset("folder", tmp_path / "db", frame_indices=[1, 3, 7])
