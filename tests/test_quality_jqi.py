@@ -38,10 +38,15 @@ def test_features_by_hand():
     # 40 of a 41-wide image is not a block boundary of the original
     x = np.zeros((16, 41))
     x[:, 40:] = 10.0
-    bh = J._axis_features(np.diff(x, axis=1), 41, 1)[0]
+    bh = J._axis_features(J._horizontal_differences(x), 1, 41)[0]
     assert bh == 0
     x[:, 32:] = 10.0
-    assert J._axis_features(np.diff(x, axis=1), 41, 1)[0] == pytest.approx(10 / 4)
+    assert J._axis_features(J._horizontal_differences(x), 1, 41)[0] == pytest.approx(10 / 4)
+    # the zero column keeps row ends apart: rows alternately rising and falling, so the
+    # last difference of a row (+1) and the first of the next (-1) are no crossing
+    ramp = np.arange(16.0)
+    y = np.array([ramp if r % 2 == 0 else ramp[::-1] for r in range(16)])
+    assert J._axis_features(J._horizontal_differences(y), 1, 16)[2] == 0
 
 
 def test_zero_crossings():

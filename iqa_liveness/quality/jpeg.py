@@ -69,8 +69,26 @@ JQI_TOO_SMALL = -2.0
 FEATURE_FLOOR = 1e-6
 
 
-def _axis_features(d: NDArray[np.float64], n: int, axis: int) -> tuple[float, float, float]:
-    """B, A, Z of the difference image ``d`` taken along ``axis`` of an image ``n`` long.
+def _horizontal_differences(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``x[:, 1:] - x[:, :-1]`` plus a last column of zeros, shape ``(H, W)``.
+
+    Computed on the flattened image (one contiguous, vectorised subtraction); the difference
+    across a row end lands in the last column and is set to zero.
+    """
+    h, w = x.shape
+    flat = np.ascontiguousarray(x).ravel()
+    d = np.empty((h, w))
+    np.subtract(flat[1:], flat[:-1], out=d.ravel()[:-1])
+    d[:, -1] = 0.0
+    return d
+
+
+def _axis_features(d: NDArray[np.float64], axis: int, n: int) -> tuple[float, float, float]:
+    """B, A, Z of the differences along ``axis`` of an image ``n`` long on that axis.
+
+    ``d``: for ``axis=1`` the output of :func:`_horizontal_differences` (its zero column
+    changes neither the sums nor the count of negative products, also across row ends when
+    flattened), for ``axis=0`` ``x[1:] - x[:-1]``.
 
     A zero crossing is a negative product of neighbouring differences (the original's
     ``sign(d1) sign(d2) < 0``; identical as long as the product does not underflow, i.e.
@@ -79,9 +97,12 @@ def _axis_features(d: NDArray[np.float64], n: int, axis: int) -> tuple[float, fl
     ad = np.abs(d)
     cut = slice(7, 8 * (n // 8) - 1, 8)  # 1-based columns 8, 16, ..., 8 (floor(n/8) - 1)
     b = float((ad[:, cut] if axis == 1 else ad[cut]).mean())
-    a = (8.0 * float(ad.sum()) / ad.size - b) / 7.0
-    prod = d[:, :-1] * d[:, 1:] if axis == 1 else d[:-1] * d[1:]
-    z = float(np.count_nonzero(prod < 0)) / prod.size
+    rows, cols = (d.shape[0], d.shape[1] - 1) if axis == 1 else d.shape
+    a = (8.0 * float(ad.sum()) / (rows * cols) - b) / 7.0
+    flat = d.ravel()
+    prod = flat[:-1] * flat[1:] if axis == 1 else d[:-1] * d[1:]
+    n_prod = rows * (cols - 1) if axis == 1 else (rows - 1) * cols
+    z = float(np.count_nonzero(prod < 0)) / n_prod
     return b, a, z
 
 
@@ -107,8 +128,8 @@ def jqi_features(grey: NDArray[np.floating]) -> tuple[float, float, float]:
     x = np.asarray(grey, dtype=np.float64)
     if x.ndim != 2 or min(x.shape) < 16:
         raise ValueError(f"jqi_features needs a 2-D image of at least 16x16, got {x.shape}")
-    bh, ah, zh = _axis_features(x[:, 1:] - x[:, :-1], x.shape[1], 1)
-    bv, av, zv = _axis_features(x[1:] - x[:-1], x.shape[0], 0)
+    bh, ah, zh = _axis_features(_horizontal_differences(x), 1, x.shape[1])
+    bv, av, zv = _axis_features(x[1:] - x[:-1], 0, x.shape[0])
     return (bh + bv) / 2.0, (ah + av) / 2.0, (zh + zv) / 2.0
 
 
