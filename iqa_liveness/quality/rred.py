@@ -229,8 +229,13 @@ def _gsm_batch(bands: NDArray[np.float64], block: int, sigma_w2: float) -> tuple
     keep = (lam > lmax * n * np.finfo(np.float64).eps) & (lmax > 0)
     inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
     s2 = np.matmul(proj * proj, inv[:, :, None])[:, :, 0] / n
-    ent = 0.5 * np.log2(2.0 * np.pi * np.e * (s2[:, :, None] * lam[:, None, :] + sigma_w2))
-    return s2, ent.sum(axis=2)
+    # sum_i log2(s2 lam_i + sW2) as the log2 of the product (one logarithm per block; each
+    # factor is >= sW2 > 0 and the product of n factors stays far from overflow)
+    prod = s2 * lam[:, :1] + sigma_w2
+    for i in range(1, n):
+        prod *= s2 * lam[:, i : i + 1] + sigma_w2
+    ent = 0.5 * (n * np.log2(2.0 * np.pi * np.e) + np.log2(prod))
+    return s2, ent
 
 
 def gsm_entropies(band: _F, block: int = BLOCK, sigma_w2: float = SIGMA_W2) -> tuple[_F, _F]:
