@@ -35,6 +35,11 @@ Pre-processing of one face, per model:
 
 A sidecar is validated on load; every problem is a :class:`~iqa_liveness.errors.SidecarError`
 naming the field.
+
+:class:`OnnxLivenessTest` scores one face box; :class:`DeepFeatures` is the scikit-learn
+transformer for feature stores and pipelines (per-model and combined scores, faces detected or
+given, so one detection per image can be shared with the other extractors). Deep tests are
+never retrained: :mod:`iqa_liveness.adapt` fuses their scores with the classical tests.
 """
 
 from __future__ import annotations
