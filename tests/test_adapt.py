@@ -291,3 +291,17 @@ def test_fusion_weights_are_non_negative(source_model):
     S = source_model.test_scores(X[:, :6], {"x": X[:, 7]}).scores
     sub = ShrinkageLDA()._fit_uncalibrated(S[:, [0, 2]], y, g)
     np.testing.assert_allclose(new.fusion.score_samples(S), sub.score_samples(S[:, [0, 2]]))
+
+
+def test_svm_grid_search_with_few_groups_per_class():
+    """Two capture groups per class: the SVM's inner grid search cannot use group folds
+    holding both classes and falls back to stratified folds instead of failing."""
+    rng = np.random.default_rng(13)
+    g = np.repeat(np.arange(4), 10)
+    y = (g % 2 == 0).astype(int)
+    X = y[:, None] * 2.0 + rng.normal(0, 1, (40, 3))
+    names = ["f__0", "f__1", "f__2"]
+    m = LivenessModel.single(LibSVMClassifier(kernel="linear", C=(0.5, 2.0)).fit(X, y), names)
+    new, rep = quiet_adapt(m, X, y, g, "retrain")
+    assert new.members[0].estimator.C_ in (0.5, 2.0)
+    assert rep.n_splits == 4 and rep.rates["hter"] < 0.2
