@@ -37,7 +37,13 @@ from .texture import (
     rgb_to_ycbcr,
 )
 
-__all__ = ["ColourTextureFeatures", "describe_face", "COLOUR_SPACES", "DESCRIPTORS"]
+__all__ = [
+    "ColourTextureFeatures",
+    "describe_face",
+    "COLOUR_SPACES",
+    "DESCRIPTORS",
+    "PRESETS",
+]
 
 #: colour space -> channel names
 COLOUR_SPACES: dict[str, tuple[str, ...]] = {
@@ -48,6 +54,15 @@ COLOUR_SPACES: dict[str, tuple[str, ...]] = {
 }
 #: descriptor names
 DESCRIPTORS: tuple[str, ...] = ("LBP", "LPQ", "CoALBP")
+#: named parameter sets. ``"paper"``: the class defaults, ICIP 2015 / TIFS 2016 (HSV LBP +
+#: YCbCr LPQ, 945 values). ``"generalising"``: LPQ on H, S, V, Y, Cb, Cr with square-root
+#: (Hellinger) histograms, 1536 values: what held across NUAA capture sessions (the LBP blocks
+#: did not; ``docs/colour_texture.md``, "Generalisation across sessions"); the command line's
+#: ``colour-texture`` family uses it.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {"descriptors": ("HSV_LBP", "YCbCr_LPQ"), "power": 1.0},
+    "generalising": {"descriptors": ("HSV_LPQ", "YCbCr_LPQ"), "power": 0.5},
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,7 @@ class _Settings:
     coalbp_scales: tuple[tuple[int, int], ...]
     ycbcr_coefficients: str
     tolerance: float
+    power: float
 
     def length(self, descriptor: str) -> int:
         if descriptor == "LBP":
@@ -163,7 +179,10 @@ def _describe(crop: NDArray[Any], settings: _Settings) -> NDArray[np.float64]:
         chans = converted[space]
         for c in range(chans.shape[2]):
             parts.append(hist(chans[:, :, c]))
-    return np.concatenate(parts)
+    out = np.concatenate(parts)
+    if settings.power != 1.0:
+        out = out**settings.power
+    return out
 
 
 def describe_face(
@@ -183,6 +202,9 @@ def describe_face(
     >>> v = describe_face(crop)
     >>> v.shape, round(float(v.sum()), 6)
     ((945,), 6.0)
+    >>> g = describe_face(crop, **PRESETS["generalising"])  # square-root LPQ histograms
+    >>> g.shape, bool(np.allclose((g**2).reshape(6, 256).sum(axis=1), 1.0))
+    ((1536,), True)
     """
     est = ColourTextureFeatures(descriptors=descriptors, detector="none", **params)
     return est.transform([crop])[0]
@@ -230,6 +252,11 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
         BT.601 matrix (:func:`~iqa_liveness.texture.rgb_to_ycbcr`).
     tolerance : float
         Tie tolerance of the descriptors (relative to each channel's range).
+    power : float
+        Every histogram value ``h`` becomes ``h ** power``: 1 (default) keeps the histograms,
+        0.5 gives square-root (Hellinger) histograms, whose Euclidean distances are Hellinger
+        distances, so that an RBF or linear SVM compares the histograms as distributions and
+        no single dominant bin (the flat-region codes) decides. Same layout and names.
     n_jobs : int, optional
         joblib workers over images (None: 1).
 
@@ -260,6 +287,7 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
         coalbp_scales: Sequence[Sequence[int]] = ((1, 2),),
         ycbcr_coefficients: str = "exact",
         tolerance: float = 1e-9,
+        power: float = 1.0,
         n_jobs: int | None = None,
     ) -> None:
         self.descriptors = descriptors
@@ -276,6 +304,7 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
         self.coalbp_scales = coalbp_scales
         self.ycbcr_coefficients = ycbcr_coefficients
         self.tolerance = tolerance
+        self.power = power
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ parameters
@@ -298,6 +327,12 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
             isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer))
         ):
             raise ConfigurationError(f"n_jobs must be an int or None, got {self.n_jobs!r}")
+        try:
+            power = float(self.power)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"power must be a number, got {self.power!r}") from None
+        if not (np.isfinite(power) and power > 0):
+            raise ConfigurationError(f"power must be finite and > 0, got {self.power!r}")
         settings = _Settings(
             blocks=_parse_blocks(self.descriptors),
             size=int(self.size),
@@ -310,6 +345,7 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
             coalbp_scales=_coalbp_pairs(self.coalbp_scales),
             ycbcr_coefficients=self.ycbcr_coefficients,
             tolerance=float(self.tolerance),
+            power=power,
         )
         key = repr(settings)
         if getattr(self, "_checked_settings", None) != key:

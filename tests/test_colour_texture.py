@@ -12,7 +12,7 @@ from conftest import shared_path
 from skimage import data
 from sklearn.base import clone
 
-from iqa_liveness.colour_texture import ColourTextureFeatures, describe_face
+from iqa_liveness.colour_texture import PRESETS, ColourTextureFeatures, describe_face
 from iqa_liveness.errors import ConfigurationError, ImageReadError, NoFaceError
 from iqa_liveness.faces import Face, YuNetDetector
 
@@ -134,6 +134,27 @@ def test_configurable_descriptors():
     assert riu2.n_features_out_ == 30
 
 
+def test_power_maps_every_histogram_value_and_keeps_the_layout():
+    crop = _astronaut()[100:200, 150:250]
+    plain = ColourTextureFeatures(detector="none")
+    root = ColourTextureFeatures(detector="none", power=0.5)
+    assert root.fit().n_features_out_ == 945
+    assert root.get_feature_names_out().tolist() == plain.get_feature_names_out().tolist()
+    a, b = plain.transform([crop])[0], root.transform([crop])[0]
+    assert np.array_equal(b, np.sqrt(a))
+    assert np.allclose((b**2).reshape(-1)[:177].reshape(3, 59).sum(axis=1), 1.0)
+
+
+def test_presets():
+    assert ColourTextureFeatures(**PRESETS["paper"]).fit().n_features_out_ == 945
+    assert ColourTextureFeatures(**PRESETS["paper"]).get_params() == (
+        ColourTextureFeatures().get_params()
+    )
+    gen = ColourTextureFeatures(**PRESETS["generalising"]).fit()
+    names = gen.get_feature_names_out()
+    assert len(names) == 6 * 256 and names[0] == "HSV_H_LPQ_0" and names[-1] == "YCbCr_Cr_LPQ_255"
+
+
 def test_multiscale_coalbp_matches_the_oracle():
     rgb = np.load(shared_path("oracles", "colour_texture", "random_rgb64.npy"))
     root = shared_path("oracles", "colour_texture")
@@ -169,6 +190,9 @@ def test_multiscale_coalbp_matches_the_oracle():
         {"n_jobs": "2"},
         {"descriptors": ["HSV_CoALBP"], "coalbp_scales": [1, 2]},
         {"descriptors": ["HSV_CoALBP"], "coalbp_scales": [[40, 40]]},
+        {"power": 0},
+        {"power": float("nan")},
+        {"power": "sqrt"},
     ],
 )
 def test_bad_parameters(params):
