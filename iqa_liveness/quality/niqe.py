@@ -303,18 +303,22 @@ def _block_features(coef: NDArray[np.float64], bh: int, bw: int) -> NDArray[np.f
     nr, nc = coef.shape[0] // bh, coef.shape[1] // bw
     c4 = coef[: nr * bh, : nc * bw].reshape(nr, bh, nc, bw)
     n = bh * bw
-    feats = np.empty((nr * nc, 18))
-    alpha, bl, br, ok = _aggd_from_sums(n, *_block_sums(c4))
-    feats[:, 0] = alpha
-    feats[:, 1] = (bl + br) / 2.0
+    sums = [_block_sums(c4)]
     # circshift [0 1], [1 0], [1 1], [1 -1] inside each block
-    for i, (dr, dc) in enumerate(((0, 1), (1, 0), (1, 1), (1, -1))):
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
         prod = _pair_product(coef[: nr * bh, : nc * bw], bh, bw, dr, dc)
-        alpha, bl, br, valid = _aggd_from_sums(n, *_block_sums(prod.reshape(c4.shape)))
-        a = np.where(valid, alpha, 1.0)
-        mean = (br - bl) * (_gamma(2.0 / a) / _gamma(1.0 / a))
-        feats[:, 2 + 4 * i : 6 + 4 * i] = np.stack([alpha, mean, bl, br], axis=1)
-        ok &= valid
+        sums.append(_block_sums(prod.reshape(c4.shape)))
+    # one AGGD fit for the five arrays' blocks
+    stacked = [np.concatenate([s[k] for s in sums]) for k in range(5)]
+    alpha, bl, br, valid = (v.reshape(5, -1) for v in _aggd_from_sums(n, *stacked))
+    a = np.where(valid[1:], alpha[1:], 1.0)
+    mean = (br[1:] - bl[1:]) * (_gamma(2.0 / a) / _gamma(1.0 / a))
+    feats = np.empty((nr * nc, 18))
+    feats[:, 0] = alpha[0]
+    feats[:, 1] = (bl[0] + br[0]) / 2.0
+    pairs = np.stack([alpha[1:], mean, bl[1:], br[1:]], axis=2)  # (shift, block, parameter)
+    feats[:, 2:] = pairs.transpose(1, 0, 2).reshape(nr * nc, 16)
+    ok = valid.all(axis=0)
     feats[~ok] = np.nan
     return feats
 
