@@ -157,3 +157,12 @@ def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path):
     assert rc.returncode == 0, rc.stderr
     fs = read_features(out)
     assert len(fs) == 72 and len(set(fs.sample_id)) == 72
+
+
+def test_colour_texture_family_uses_the_texture_preset():
+    from iqa_liveness.commands.extract import make_extractors
+
+    default = make_extractors(["colour-texture"])["colour-texture"].get_params()
+    assert list(default["descriptors"]) == ["HSV_LPQ", "YCbCr_LPQ"] and default["power"] == 0.5
+    paper = make_extractors(["colour-texture"], texture_preset="paper")["colour-texture"]
+    assert paper.fit().n_features_out_ == 945 and paper.get_params()["power"] == 1.0

@@ -63,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "detected face is measured whole) or of the whole image, as in the paper",
     )
     parser.add_argument(
+        "--texture-preset",
+        choices=("generalising", "paper"),
+        default="generalising",
+        help="colour-texture parameters: LPQ on HSV and YCbCr, square-root histograms "
+        "(default; holds across capture sessions) or the papers' HSV LBP + YCbCr LPQ",
+    )
+    parser.add_argument(
         "--dataset-option",
         action="append",
         default=[],
@@ -103,12 +110,15 @@ def make_extractors(
     convention: str = "standard",
     measures: str | None = None,
     quality_region: str = "face",
+    texture_preset: str = "generalising",
 ) -> dict[str, Any]:
     """``--features`` names -> configured transformers (the store's extractor names).
 
     ``quality_region="face"``: the quality measures of the YuNet eye-based face crop (the
     whole image when no face is found), which hold across capture sessions far better than
     those of the whole scene (``docs/evaluation.md``, "Validation across capture sessions").
+    ``texture_preset``: a :data:`iqa_liveness.colour_texture.PRESETS` name
+    (``docs/colour_texture.md``, "Generalisation across sessions").
     """
     out: dict[str, Any] = {}
     for name in names:
@@ -119,6 +129,10 @@ def make_extractors(
                 config["measures"] = [m.strip() for m in measures.split(",") if m.strip()]
             if quality_region == "face":
                 config["detector"], config["on_no_face"] = "yunet", "whole"
+        elif name == "colour-texture":
+            from ..colour_texture import PRESETS
+
+            config.update(PRESETS[texture_preset])
         out[name] = build_extractor(name, config)
     return out
 
@@ -152,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--every and --max-frames must be positive")
     check_output_path(args.output)
     names = parse_features(args.features)
-    extractors = make_extractors(names, args.convention, args.measures, args.quality_region)
+    extractors = make_extractors(
+        names, args.convention, args.measures, args.quality_region, args.texture_preset
+    )
     options = _options(args.dataset_option)
     dataset = get_dataset(
         args.dataset, args.root, every=args.every, max_frames=args.max_frames, **options
