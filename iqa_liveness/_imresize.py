@@ -76,7 +76,14 @@ def contributions(
 @lru_cache(maxsize=256)
 def resize_matrix(in_len: int, out_len: int) -> NDArray[np.float64]:
     """Dense ``(out_len, in_len)`` matrix of the resizing to ``out_len`` samples along one
-    axis (``scale = out_len / in_len``); ``matrix @ x`` resizes the rows of ``x``."""
+    axis (``scale = out_len / in_len``); ``matrix @ x`` resizes the rows of ``x``.
+
+    Examples
+    --------
+    >>> m = resize_matrix(8, 4)
+    >>> m.shape, bool(np.allclose(m.sum(axis=1), 1.0))
+    ((4, 8), True)
+    """
     w, _, src = contributions(in_len, out_len, out_len / in_len)
     m = np.zeros((out_len, in_len))
     np.add.at(m, (np.repeat(np.arange(out_len), w.shape[1]), src.ravel()), w.ravel())
@@ -112,6 +119,14 @@ def resize_axis(
     correlation: the ``step`` phases of the mirrored signal, each with every ``step``-th
     weight, so that only the kept outputs are computed. Otherwise a weighted sum of gathered
     rows or columns.
+
+    Examples
+    --------
+    >>> x = np.arange(24.0).reshape(4, 6)
+    >>> bool(np.allclose(resize_axis(x, 2, 0.5, 0), resize_matrix(4, 2) @ x))
+    True
+    >>> bool(np.allclose(resize_axis(x, 3, 0.5, 1), x @ resize_matrix(6, 3).T))
+    True
     """
     w, raw, src = contributions(img.shape[axis], out_len, scale)
     uni = _uniform_stride(w, raw, img.shape[axis])
