@@ -294,9 +294,7 @@ def test_fuse_models_and_csv(work, tmp_path, capsys):
         for path in (lda, svm):
             with open(tmp_path / f"{split}_{path.stem}.csv", newline="") as fh:
                 for row in csv.DictReader(fh):
-                    rows.setdefault(row["sample_id"], dict(row, score=None))[path.stem] = row[
-                        "score"
-                    ]
+                    rows.setdefault(row["sample_id"], dict(row))[path.stem] = row[path.stem]
         with open(tmp_path / f"{split}.csv", "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["sample_id", "label", "attack_type", "a", "b"])
@@ -316,6 +314,17 @@ def test_fuse_models_and_csv(work, tmp_path, capsys):
     r2 = _json(capsys)
     # same scores, same fusion method: the CSV route gives the model route's numbers
     assert r2["hter"] == pytest.approx(r["hter"]) and r2["auc"] == pytest.approx(r["auc"])
+    # the --scores files of the two models go to fuse and evaluate as they are (one score
+    # column per file, named after its model)
+    direct = tmp_path / "direct.iqa"
+    dev_csv = [str(tmp_path / f"dev_{p.stem}.csv") for p in (lda, svm)]
+    test_csv = [str(tmp_path / f"test_{p.stem}.csv") for p in (lda, svm)]
+    assert main(["fuse", "--dev", *dev_csv, "--output", str(direct), "-q"]) == 0
+    assert load_model(direct).external_tests == ("a", "b")
+    assert main(["evaluate", "--model", str(direct), "--features", *test_csv, "--json"]) == 0
+    r3 = _json(capsys)
+    assert r3["hter"] == pytest.approx(r["hter"]) and r3["auc"] == pytest.approx(r["auc"])
+    assert r3["n_bona_fide"] + r3["n_attack"] == 18
 
 
 def test_model_file_errors(work, tmp_path, capsys):

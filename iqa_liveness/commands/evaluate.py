@@ -42,7 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--plot", metavar="DET.png", help="write a DET plot (.png or .svg)")
     parser.add_argument("--threshold", type=float, help="use this threshold instead of the model's")
-    parser.add_argument("--scores", metavar="CSV", help="also write per-sample scores to a CSV")
+    parser.add_argument(
+        "--scores",
+        metavar="CSV",
+        help="also write per-sample scores to a CSV (score column named after the model file; "
+        "input for fuse --dev)",
+    )
     add_common_flags(parser)
 
 
@@ -131,11 +136,23 @@ def run(args: argparse.Namespace) -> int:
     if args.scores:
         import csv
 
+        from .fuse import META_COLUMNS
+
+        # the score column is named after the model, so that the files of several models
+        # (and the dev and test files of one model) go to `fuse` and `evaluate` as they are
+        test = Path(args.model).stem
+        if not test or test in META_COLUMNS:
+            test = "score"
+        subjects = fs.metadata.get("subject")
+        if subjects is None:
+            subjects = [""] * len(scores)
         with open(args.scores, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
-            w.writerow(["sample_id", "label", "attack_type", "score"])
-            for sid, y, t, s in zip(fs.sample_id, fs.y, fs.metadata["attack_type"], scores):
-                w.writerow([sid, "bona_fide" if y == 1 else "attack", t, repr(float(s))])
+            w.writerow(["sample_id", "label", "attack_type", "subject", test])
+            for sid, y, t, subj, s in zip(
+                fs.sample_id, fs.y, fs.metadata["attack_type"], subjects, scores
+            ):
+                w.writerow([sid, "bona_fide" if y == 1 else "attack", t, subj, repr(float(s))])
     if args.plot:
         write_plot(
             args.plot,
