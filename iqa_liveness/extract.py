@@ -24,6 +24,7 @@ from .errors import ConfigurationError, FeatureStoreError, IQALivenessError, Mod
 from .faces import Face, FaceDetector, GivenDetector, get_face_detector, select_face
 from .store import (
     ExtractorInfo,
+    create_store,
     extractor_info,
     merge_shards,
     new_shard_name,
@@ -347,11 +348,7 @@ def extract_to_store(
             )
         merge_shards(path, attrs)  # what a killed run left
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_shard(shard_dir(path), new_shard_name(), samples=_sample_columns([]),
-                    features={i.name: np.zeros((0, len(i.feature_names))) for i in infos},
-                    extractors=infos, attrs=attrs)
-        merge_shards(path, attrs)
+        create_store(path, infos, attrs)  # atomic: a kill leaves no store or an empty one
     done = stored_ids(path, include_failed=not retry_failed)
     todo = [s for s in samples if s.sample_id not in done]
     n_ok = n_failed = 0

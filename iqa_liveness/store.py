@@ -14,14 +14,18 @@ plain HDF5, readable with h5py, ``h5dump`` or any HDF5 library::
     /failed/<column>        samples that could not be extracted: sample_id, source,
                             frame_index, label, extractor, error (exception class), reason
 
-Crash safety: the store file is never modified in place. Writers put each finished batch into
+Crash safety: the store file is never modified in place. A new store is created whole and
+empty by the same atomic write (:func:`create_store`), before any shard. Writers put each
+finished batch into
 a *shard* (a small store of the same format) in the directory ``<path>.parts/``: written to a
 ``.tmp`` name, flushed, fsync'ed, then renamed with :func:`os.replace`, which is atomic. A
 merge step (:func:`merge_shards`) copies the store and its shards into a new temporary file and
 atomically replaces the store, then deletes the shards. A process killed at any moment leaves
-the old store, whole shards and perhaps a ``.tmp`` file that is ignored: the logical store (the
-file plus its shards, which :func:`read_features` reads together) holds only whole samples.
-Rows of a shard already in the store (a merge killed after the replace) are skipped by id.
+the old store (or none at all), whole shards and perhaps ``.tmp`` files that are ignored and
+deleted by the next merge: the logical store (the file plus its shards, which
+:func:`read_features` reads together) holds only whole samples. Rows of a shard already in the
+store (a merge killed after the replace) are skipped by id, and a sample stored by one source is
+not reported failed by another (a retry killed before its merge).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ __all__ = [
     "stored_ids",
     "write_shard",
     "merge_shards",
+    "create_store",
     "shard_dir",
 ]
 
@@ -268,6 +273,23 @@ def write_shard(
     return final
 
 
+def create_store(
+    path: str | os.PathLike[str],
+    extractors: Sequence[ExtractorInfo],
+    attrs: Mapping[str, Any] | None = None,
+) -> Path:
+    """Create the empty store ``path`` atomically (``<path>.tmp``, then :func:`os.replace`).
+
+    A process killed during the creation leaves no store (perhaps a ``.tmp`` file, ignored
+    and later deleted), never a half-written one, and no shard directory.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_hdf5(path) as f:
+        _create_layout(f, extractors, attrs or {})
+    return path
+
+
 def _shards(path: Path) -> list[Path]:
     d = shard_dir(path)
     return sorted(d.glob("*.h5")) if d.is_dir() else []
@@ -296,9 +318,13 @@ def merge_shards(path: str | os.PathLike[str], attrs: Mapping[str, Any] | None =
     path = Path(path)
     shards = _shards(path)
     parts = shard_dir(path)
-    for stale in parts.glob("*.tmp") if parts.is_dir() else []:
-        stale.unlink()  # left by a killed writer: never part of the store
+    # left by a killed writer or merge: never part of the store
+    for stale in [*(parts.glob("*.tmp") if parts.is_dir() else []),
+                  path.with_name(path.name + ".tmp")]:
+        stale.unlink(missing_ok=True)
     if not shards and path.exists():
+        if parts.is_dir() and not any(parts.iterdir()):
+            parts.rmdir()  # a merge killed after deleting its shards
         return 0
     sources: list[Path] = ([path] if path.exists() else []) + shards
     infos: list[ExtractorInfo] | None = None
@@ -535,10 +561,13 @@ class FeatureSet:
 
 
 def read_failed(path: str | os.PathLike[str]) -> dict[str, NDArray[Any]]:
-    """The failed samples of a store (file plus shards), column by column."""
+    """The failed samples of a store (file plus shards), column by column.
+
+    A sample stored by any source (a retry that succeeded, not yet merged) is not failed.
+    """
     path = Path(path)
     out: dict[str, list[NDArray[Any]]] = {c: [] for c in FAILED_COLUMNS}
-    seen: set[str] = set()
+    seen = stored_ids(path, include_failed=False)
     for src in ([path] if path.exists() else []) + _shards(path):
         with h5py.File(src, "r") as f:
             _check_format(f, src)

@@ -194,3 +194,35 @@ def test_atomic_hdf5_replaces_only_on_success(tmp_path):
     with h5py.File(final, "r") as f:
         assert int(f.attrs["v"]) == 1  # the failed write left the file as it was
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.h5"]  # and no .tmp behind
+
+
+FAILED_X = {"sample_id": ["id001"], "source": ["/x"], "frame_index": [None],
+            "label": ["attack"], "extractor": ["a"], "error": ["NoFaceError"], "reason": ["-"]}
+
+
+def test_retry_killed_before_its_merge(tmp_path):
+    """A sample failed in the store and stored by an unmerged retry shard is not failed."""
+    store = tmp_path / "f.h5"
+    shard(store, "s1", 0, 1, failed=FAILED_X)
+    merge_shards(store)
+    assert read_failed(store)["sample_id"].tolist() == ["id001"]
+    shard(store, "s2", 1, 1)  # the retry stored id001; killed before merging
+    assert read_failed(store)["sample_id"].size == 0
+    assert read_features(store).failed["sample_id"].size == 0
+    merge_shards(store)
+    assert read_failed(store)["sample_id"].size == 0 and len(read_features(store)) == 2
+
+
+def test_create_store_and_merge_leftovers(tmp_path):
+    from iqa_liveness.store import create_store, store_extractors
+
+    store = tmp_path / "sub" / "f.h5"
+    create_store(store, INFOS, {"dataset": "toy"})
+    assert store_extractors(store) == INFOS and not shard_dir(store).exists()
+    fs = read_features(store)
+    assert fs.X.shape == (0, 3) and fs.attrs["dataset"] == "toy"
+    # a merge killed after deleting its shards leaves an empty directory; a stale .tmp store
+    shard_dir(store).mkdir()
+    (store.parent / "f.h5.tmp").write_bytes(b"half a merge")
+    assert merge_shards(store) == 0
+    assert sorted(p.name for p in store.parent.iterdir()) == ["f.h5"]
