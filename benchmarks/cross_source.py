@@ -101,8 +101,7 @@ def build_extractors(tests: list[dict[str, Any]], quality_measures: str | None) 
             from iqa_liveness.deep import DeepFeatures
 
             ex[t["family"]] = DeepFeatures(onnx=t["onnx"])
-    # the store lists its extractors in name order (HDF5 groups): resuming needs that order
-    return dict(sorted(ex.items()))
+    return ex
 
 
 def estimator(kind: str) -> Any:

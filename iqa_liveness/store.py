@@ -8,6 +8,7 @@ plain HDF5, readable with h5py, ``h5dump`` or any HDF5 library::
     /samples/<column>       1-D, one row per stored sample: sample_id, label, attack_type,
                             subject, session, device, split, source (UTF-8 strings; "" for
                             none), frame_index (int64, -1 for an image), y (int8, 1 = bona fide)
+    /features               attrs: order (the extractors' names in the extraction's order)
     /features/<extractor>   2-D float64 (n_samples, n_features), chunked, gzip + shuffle;
                             attrs: feature_names, config (JSON), extractor (class path),
                             package_version
@@ -96,8 +97,8 @@ class ExtractorInfo:
 
 def same_features(a: Sequence[ExtractorInfo], b: Sequence[ExtractorInfo]) -> bool:
     """Whether two stores (or shards) hold the same extractors with the same feature names:
-    the condition for their rows to be merged. The extractors' order does not matter (HDF5
-    lists a file's groups by name, whatever order they were given in)."""
+    the condition for their rows to be merged or an extraction resumed. The extractors' order
+    does not matter (a store keeps the order of the extraction that created it)."""
     return sorted((i.name, i.feature_names) for i in a) == sorted(
         (i.name, i.feature_names) for i in b
     )
@@ -167,6 +168,7 @@ def _create_layout(
     g.create_dataset("frame_index", (0,), dtype=np.int64, maxshape=(None,), chunks=(1024,))
     g.create_dataset("y", (0,), dtype=np.int8, maxshape=(None,), chunks=(1024,))
     feats = f.create_group("features")
+    feats.attrs["order"] = np.array([i.name for i in extractors], dtype=_STR)
     for info in extractors:
         d = max(1, len(info.feature_names))
         rows = int(max(1, min(1024, (1 << 20) // (8 * d))))  # chunks of about 1 MiB
@@ -208,9 +210,18 @@ def _check_format(f: h5py.File, path: Path) -> None:
         )
 
 
+def _extractor_order(features: h5py.Group) -> list[str]:
+    """Extractor names in the extraction's order (the ``order`` attribute); name order (as
+    HDF5 lists groups) for a store written without it."""
+    names = list(features)
+    order = [v.decode() if isinstance(v, bytes) else str(v)
+             for v in features.attrs.get("order", [])]
+    return order if sorted(order) == sorted(names) else names
+
+
 def _extractor_infos(f: h5py.File) -> list[ExtractorInfo]:
     infos = []
-    for name in f["features"]:
+    for name in _extractor_order(f["features"]):
         ds = f["features"][name]
         infos.append(
             ExtractorInfo(

@@ -66,16 +66,21 @@ def test_extract_failures_and_resume(tmp_path):
 
 
 def test_resume_with_extractors_not_in_name_order(tmp_path):
-    """HDF5 lists a store's extractors by name: a run with {"z": .., "a": ..} must resume."""
+    """The store keeps the extraction's order {"z": .., "a": ..} (not HDF5's name order); a
+    run with the same extractors in any order resumes it."""
     make_folder(tmp_path / "db")
     samples = list(get_dataset("folder", tmp_path / "db").samples())
     store = tmp_path / "f.h5"
     ex = {"z": MeanStdFeatures(), "a": MeanStdFeatures(dark=-2.0)}
     extract_to_store(samples[:3], ex, store)
-    rep = extract_to_store(samples, ex, store)
-    assert rep.n_skipped == 3 and rep.n_extracted == len(samples) - 3
+    rep = extract_to_store(samples[:5], ex, store)
+    assert rep.n_skipped == 3 and rep.n_extracted == 2
+    rep = extract_to_store(samples, dict(reversed(ex.items())), store)
+    assert rep.n_skipped == 5 and rep.n_extracted == len(samples) - 5
     fs = read_features(store)
     assert len(fs) == len(samples)
+    assert [i.name for i in fs.extractors] == ["z", "a"]
+    assert fs.feature_names[:2] == ["z__mean", "z__std"] and fs.feature_names[4] == "a__mean"
     by_id = {s.sample_id: s for s in samples}
     for sid, row in zip(fs.metadata["sample_id"], fs.X):
         np.testing.assert_array_equal(row, expected_row(by_id[sid]) * 2)

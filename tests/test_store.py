@@ -226,3 +226,25 @@ def test_create_store_and_merge_leftovers(tmp_path):
     (store.parent / "f.h5.tmp").write_bytes(b"half a merge")
     assert merge_shards(store) == 0
     assert sorted(p.name for p in store.parent.iterdir()) == ["f.h5"]
+
+
+def test_extractor_order_is_kept(tmp_path):
+    """The store keeps its extraction's extractor order (not HDF5's name order); shards with
+    the same extractors in another order (a resumption) merge into that order."""
+    from iqa_liveness.store import create_store, store_extractors
+
+    store = tmp_path / "f.h5"
+    create_store(store, INFOS[::-1])  # b, then a
+    shard(store, "s1", 0, 3)  # written as a, b
+    fs = read_features(store)  # unmerged: the store's order
+    assert fs.feature_names == ["b__g0", "a__f0", "a__f1"]
+    np.testing.assert_array_equal(fs.X, np.stack([-np.arange(3.0), np.arange(3.0),
+                                                  np.arange(3.0) * 10], axis=1))
+    merge_shards(store)
+    assert [i.name for i in store_extractors(store)] == ["b", "a"]
+    assert read_features(store).feature_names == ["b__g0", "a__f0", "a__f1"]
+    assert read_features(store, ["a"]).feature_names == ["a__f0", "a__f1"]
+    with h5py.File(store, "r+") as f:
+        assert list(f["features"].attrs["order"].astype(str)) == ["b", "a"]
+        del f["features"].attrs["order"]  # a store written before the attribute existed
+    assert [i.name for i in store_extractors(store)] == ["a", "b"]  # name order
