@@ -28,6 +28,11 @@ Usage::
 
 prints Markdown, writes ``<output>.json`` and ``<output>.md``. ``--every K`` keeps every K-th
 image of each (class, subject, session) group (the machine is shared; say so when quoting).
+``--families`` limits the extracted families, ``--only`` the evaluated methods (labels
+separated by ``;``), ``--protocols`` the protocols; ``--extract-only`` stops after extraction.
+Each SVM grid search (subject-wise 5-fold CV) takes minutes on 945 colour-texture features.
+Findings and the measured numbers: ``docs/evaluation.md``, "Validation across capture
+sessions".
 """
 
 from __future__ import annotations
@@ -73,14 +78,11 @@ def _faces_for(images: list[Any], faces: Sequence[Face | None] | None, detector:
 
 
 class FaceQuality(TransformerMixin, BaseEstimator):
-    """The quality measures of the eye-based face crop instead of the whole scene.
+    """The quality measures of the eye-based face crop resized to ``size x size`` (area
+    interpolation): the scale-normalised variant of ``QualityFeatures(detector="yunet")``,
+    which measures the crop at its own resolution. No face: the whole image."""
 
-    The crop is the colour-texture crop (:func:`iqa_liveness.faces.extract_face`: a ``2d x 2d``
-    square around the eyes), at its own resolution, or resized to ``size x size`` (area
-    interpolation) when ``size`` is given. No face: the whole image (counted in the JSON).
-    """
-
-    def __init__(self, detector: str = "yunet", face: str = "largest", size: int | None = None):
+    def __init__(self, detector: str = "yunet", face: str = "largest", size: int = 128):
         self.detector = detector
         self.face = face
         self.size = size
@@ -116,8 +118,7 @@ class BoxCropColourTexture(ColourTextureFeatures):
         images = [load_image(x) for x in X]
         found = _faces_for(images, faces, str(self.detector))
         boxed = [
-            None if f is None else dataclasses.replace(f, landmarks=None, eyes=None)
-            for f in found
+            None if f is None else dataclasses.replace(f, landmarks=None, eyes=None) for f in found
         ]
         return super().transform(images, faces=boxed)
 
@@ -126,7 +127,7 @@ FAMILIES: dict[str, Any] = {
     "quality": QualityFeatures,  # product default: the whole scene
     "colour-texture": ColourTextureFeatures,  # product default: eye-based crop
     "contrast": GlobalContrast,
-    "quality-face": FaceQuality,
+    "quality-face": lambda: QualityFeatures(detector="yunet", on_no_face="whole"),
     "colour-texture-box": BoxCropColourTexture,
     "quality-face-128": lambda: FaceQuality(size=128),
 }
@@ -222,8 +223,13 @@ def _svm_oof(clf: Any, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.n
 
 
 def fit_score(
-    estimator: Any, transform: Any, X: np.ndarray, meta: dict[str, np.ndarray],
-    tr: np.ndarray, te: np.ndarray, want_oof: bool,
+    estimator: Any,
+    transform: Any,
+    X: np.ndarray,
+    meta: dict[str, np.ndarray],
+    tr: np.ndarray,
+    te: np.ndarray,
+    want_oof: bool,
 ) -> dict[str, Any]:
     """Fit on ``tr`` (threshold: subject-wise out-of-fold EER), score ``te``."""
     from sklearn.base import clone
@@ -273,6 +279,7 @@ def variants() -> tuple[list[tuple[str, str, Any, Any]], list[tuple[str, list[st
         ("W-IQA scene, log + LDA", "quality", LogHeavyTailed, ShrinkageLDA()),
         ("W-IQA face crop + LDA", "quality-face", Identity, ShrinkageLDA()),
         ("W-IQA face crop, log + LDA", "quality-face", LogHeavyTailed, ShrinkageLDA()),
+        ("W-IQA face crop 128x128 + LDA", "quality-face-128", Identity, ShrinkageLDA()),
         ("W-IQA scene + SVM", "quality", Identity, LibSVMClassifier()),
         ("W-IQA face crop + SVM", "quality-face", Identity, LibSVMClassifier()),
         (
@@ -285,19 +292,28 @@ def variants() -> tuple[list[tuple[str, str, Any, Any]], list[tuple[str, list[st
         ("baseline: RMS contrast + LDA", "contrast", Identity, ShrinkageLDA()),
     ]
     fusions = [
-        ("fusion: W-IQA scene LDA + colour texture SVM [default]",
-         ["W-IQA scene + LDA [default]", "colour texture, eye crop + SVM [default]"]),
-        ("fusion: W-IQA face crop, log LDA + colour texture SVM",
-         ["W-IQA face crop, log + LDA", "colour texture, eye crop + SVM [default]"]),
-        ("fusion: W-IQA face crop LDA + colour texture SVM",
-         ["W-IQA face crop + LDA", "colour texture, eye crop + SVM [default]"]),
+        (
+            "fusion: W-IQA scene LDA + colour texture SVM [default]",
+            ["W-IQA scene + LDA [default]", "colour texture, eye crop + SVM [default]"],
+        ),
+        (
+            "fusion: W-IQA face crop, log LDA + colour texture SVM",
+            ["W-IQA face crop, log + LDA", "colour texture, eye crop + SVM [default]"],
+        ),
+        (
+            "fusion: W-IQA face crop LDA + colour texture SVM",
+            ["W-IQA face crop + LDA", "colour texture, eye crop + SVM [default]"],
+        ),
     ]
     return single, fusions
 
 
 def run_all(
-    X: dict[str, np.ndarray], found: dict[str, np.ndarray], meta: dict[str, np.ndarray],
+    X: dict[str, np.ndarray],
+    found: dict[str, np.ndarray],
+    meta: dict[str, np.ndarray],
     only: list[str] | None,
+    wanted: list[str] | None = None,
 ) -> dict[str, Any]:
     from iqa_liveness.fusion import ScoreFusion
 
@@ -311,6 +327,8 @@ def run_all(
         ok &= found[v[1]]
     results: dict[str, Any] = {}
     for pname, runs in protocols(meta).items():
+        if wanted and pname not in wanted:
+            continue
         per: dict[str, list[dict[str, Any]]] = {}
         for k, (tr, te) in enumerate(runs):
             tr, te = tr & ok, te & ok
@@ -327,9 +345,12 @@ def run_all(
                     row["hter_llr0"] = rates(r["test"], y[te], 0.0)["hter"]
                 row["seconds"] = round(time.perf_counter() - t, 1)
                 per.setdefault(label, []).append(row)
-                print(f"  {pname} run {k} | {label}: HTER {100 * row['hter']:.1f} % "
-                      f"(FAR {100 * row['far']:.1f}, FRR {100 * row['frr']:.1f}), test EER "
-                      f"{100 * row['test_eer']:.1f} %, {row['seconds']} s", file=sys.stderr)
+                print(
+                    f"  {pname} run {k} | {label}: HTER {100 * row['hter']:.1f} % "
+                    f"(FAR {100 * row['far']:.1f}, FRR {100 * row['frr']:.1f}), test EER "
+                    f"{100 * row['test_eer']:.1f} %, {row['seconds']} s",
+                    file=sys.stderr,
+                )
             for label, members in fusions:
                 S_oof = np.column_stack([fitted[m]["oof"] for m in members])
                 S_te = np.column_stack([fitted[m]["test"] for m in members])
@@ -337,18 +358,29 @@ def run_all(
                 row = rates(fus.score_samples(S_te), y[te], float(fus.threshold_))
                 row["calibration_eer"] = float(fus.calibration_eer_)
                 per.setdefault(label, []).append(row)
-                print(f"  {pname} run {k} | {label}: HTER {100 * row['hter']:.1f} % "
-                      f"(FAR {100 * row['far']:.1f}, FRR {100 * row['frr']:.1f})", file=sys.stderr)
+                print(
+                    f"  {pname} run {k} | {label}: HTER {100 * row['hter']:.1f} % "
+                    f"(FAR {100 * row['far']:.1f}, FRR {100 * row['frr']:.1f})",
+                    file=sys.stderr,
+                )
         counts = [
-            {s: {c: int(((y == c) & m & ok).sum()) for c in ("bona_fide", "attack")}
-             for s, m in (("train", tr), ("test", te))}
+            {
+                s: {c: int(((y == c) & m & ok).sum()) for c in ("bona_fide", "attack")}
+                for s, m in (("train", tr), ("test", te))
+            }
             for tr, te in runs
         ]
         results[pname] = {
             "runs": counts,
             "methods": {
-                m: {**{k: float(np.mean([r[k] for r in rows])) for k in rows[0]
-                       if isinstance(rows[0][k], float)}, "per_run": rows}
+                m: {
+                    **{
+                        k: float(np.mean([r[k] for r in rows]))
+                        for k in rows[0]
+                        if isinstance(rows[0][k], float)
+                    },
+                    "per_run": rows,
+                }
                 for m, rows in per.items()
             },
         }
@@ -385,12 +417,19 @@ def markdown(out: dict[str, Any]) -> str:
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {_pct(float(np.mean(hs)))} |")
     lda = [m for m in methods if "hter_llr0" in out["protocols"][prot[0]]["methods"][m]]
     if lda:
-        lines += ["", "LDA with the Bayes threshold 0 (equal priors) instead of the calibrated "
-                  "one: HTER %", "", "| method | " + " | ".join(prot) + " |",
-                  "|" + "---|" * (len(prot) + 1)]
+        lines += [
+            "",
+            "LDA with the Bayes threshold 0 (equal priors) instead of the calibrated one: HTER %",
+            "",
+            "| method | " + " | ".join(prot) + " |",
+            "|" + "---|" * (len(prot) + 1),
+        ]
         for m in lda:
-            lines.append(f"| {m} | " + " | ".join(
-                _pct(out["protocols"][p]["methods"][m]["hter_llr0"]) for p in prot) + " |")
+            lines.append(
+                f"| {m} | "
+                + " | ".join(_pct(out["protocols"][p]["methods"][m]["hter_llr0"]) for p in prot)
+                + " |"
+            )
     return "\n".join(lines)
 
 
@@ -404,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--extract-only", action="store_true")
     ap.add_argument("--only", help="';'-separated method labels to evaluate (default: all)")
+    ap.add_argument(
+        "--protocols", help="';'-separated protocol names, e.g. 'S01->S02;S02->S01' (default: all)"
+    )
     args = ap.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -422,7 +464,9 @@ def main(argv: list[str] | None = None) -> int:
         "n_samples": len(samples),
         "extraction_seconds": secs,
         "n_failed": {k: int((~v).sum()) for k, v in found.items()},
-        "protocols": run_all(X, found, meta, only),
+        "protocols": run_all(
+            X, found, meta, only, args.protocols.split(";") if args.protocols else None
+        ),
     }
     out["evaluation_seconds"] = round(time.perf_counter() - t0, 1)
     md = markdown(out)
