@@ -308,12 +308,43 @@ def variants() -> tuple[list[tuple[str, str, Any, Any]], list[tuple[str, list[st
     return single, fusions
 
 
+def _cached(
+    cache: Path | None, key: list[Any], compute: Any, args: tuple[Any, ...]
+) -> dict[str, Any]:
+    """``compute(*args)``, or its result stored under ``cache`` by a hash of ``key`` (the method,
+    protocol, run, estimator, transform, the feature matrix and the masks)."""
+    if cache is None:
+        return dict(compute(*args))
+    import hashlib
+    import pickle
+
+    h = hashlib.sha256()
+    for part in key:
+        h.update(
+            np.ascontiguousarray(part).tobytes()
+            if isinstance(part, np.ndarray)
+            else repr(part).encode()
+        )
+    path = cache / f"{h.hexdigest()[:24]}.pkl"
+    if path.exists():
+        with open(path, "rb") as fh:
+            return dict(pickle.load(fh))
+    out = dict(compute(*args))
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(out, fh)
+    os.replace(tmp, path)
+    return out
+
+
 def run_all(
     X: dict[str, np.ndarray],
     found: dict[str, np.ndarray],
     meta: dict[str, np.ndarray],
     only: list[str] | None,
     wanted: list[str] | None = None,
+    cache: Path | None = None,
 ) -> dict[str, Any]:
     from iqa_liveness.fusion import ScoreFusion
 
@@ -321,7 +352,6 @@ def run_all(
     single, fusions = variants()
     single = [v for v in single if v[1] in X and (not only or v[0] in only)]
     fusions = [f for f in fusions if all(m in [v[0] for v in single] for m in f[1])]
-    in_fusion = {m for _, ms in fusions for m in ms}
     ok = np.ones(len(y), dtype=bool)
     for v in single:
         ok &= found[v[1]]
@@ -335,7 +365,12 @@ def run_all(
             fitted = {}
             for label, fam, tf, est in single:
                 t = time.perf_counter()
-                r = fit_score(est, tf, X[fam], meta, tr, te, want_oof=label in in_fusion)
+                r = _cached(
+                    cache,
+                    [label, pname, k, repr(est), tf.__name__, X[fam], tr, te],
+                    fit_score,
+                    (est, tf, X[fam], meta, tr, te, True),
+                )
                 fitted[label] = r
                 row = rates(r["test"], y[te], r["threshold"])
                 row["calibration_eer"] = r["calibration_eer"]
@@ -442,6 +477,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--extract-only", action="store_true")
+    ap.add_argument(
+        "--cache-scores",
+        action="store_true",
+        help="keep each method's scores in <work>/scores (keyed by its features, masks and "
+        "settings) so that later runs (other fusions, tables) skip the slow SVMs",
+    )
     ap.add_argument("--only", help="';'-separated method labels to evaluate (default: all)")
     ap.add_argument(
         "--protocols", help="';'-separated protocol names, e.g. 'S01->S02;S02->S01' (default: all)"
@@ -465,7 +506,12 @@ def main(argv: list[str] | None = None) -> int:
         "extraction_seconds": secs,
         "n_failed": {k: int((~v).sum()) for k, v in found.items()},
         "protocols": run_all(
-            X, found, meta, only, args.protocols.split(";") if args.protocols else None
+            X,
+            found,
+            meta,
+            only,
+            args.protocols.split(";") if args.protocols else None,
+            work / "scores" if args.cache_scores else None,
         ),
     }
     out["evaluation_seconds"] = round(time.perf_counter() - t0, 1)
