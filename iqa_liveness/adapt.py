@@ -783,6 +783,9 @@ def adapt_features(
 
     ``groups`` is a ``path,group`` CSV file (:func:`read_groups_csv`), an array, or None: the
     samples' ``subject`` metadata then (each sample its own group when it has none).
+    The adapted model's ``working_size`` is the store's resolution (root attributes
+    ``image_width``, ``image_height``, written by ``extract``) when it records one: everything
+    adapted was fitted on features at that scale.
     """
     from .store import FeatureSet, read_features
 
@@ -803,8 +806,14 @@ def adapt_features(
         )
         cols = _columns(sfs.feature_names, fs.feature_names)
         source = (sfs.X[:, cols], sfs.y)
-    return adapt(model, fs.X, fs.y, g, mode, feature_names=fs.feature_names, source=source,
-                 **kwargs)
+    new, report = adapt(model, fs.X, fs.y, g, mode, feature_names=fs.feature_names,
+                        source=source, **kwargs)
+    # thresholds, weights and classifiers were all fitted on the captures' features at their
+    # own resolution: predict must bring inputs to that one, not to the source's
+    w, h = fs.attrs.get("image_width"), fs.attrs.get("image_height")
+    if w and h:
+        new = replace(new, working_size=(int(h), int(w)))
+    return new, report
 
 
 def report_json(report: AdaptationReport) -> str:

@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -232,7 +233,7 @@ def test_read_groups_csv(tmp_path):
         read_groups_csv(tmp_path / "bad.csv", ["a"])
 
 
-def write_store(path, X, y, g):
+def write_store(path, X, y, g, attrs=None):
     from iqa_liveness.store import ExtractorInfo, merge_shards, shard_dir, write_shard
 
     n = y.size
@@ -248,7 +249,8 @@ def write_store(path, X, y, g):
         names = [nm.split("__")[1] for nm in NAMES[cols]]
         infos.append(ExtractorInfo(ex, tuple(names)))
         feats[ex] = X[:, cols]
-    write_shard(shard_dir(path), "s0", samples=samples, features=feats, extractors=infos)
+    write_shard(shard_dir(path), "s0", samples=samples, features=feats, extractors=infos,
+                attrs=attrs)
     merge_shards(path)
     return ids
 
@@ -280,6 +282,21 @@ def test_adapt_command(source_model, tmp_path):
     assert rep4.groups["total"] == 12 and rep4.rates["hter"] == rep2.rates["hter"]
     assert main(["adapt", "--model", str(model), "--features", str(store), "--output",
                  str(out), "--source-weight", "1", "-q"]) == 2
+
+
+def test_adapted_model_works_at_the_captures_resolution(source_model, tmp_path):
+    """Everything adapt fits sees the captures' features at their resolution (1280x720 here):
+    predict must bring inputs to it, not to the source's 640x480."""
+    X, y, g = make_set(shift=1.5, seed=11)
+    store = tmp_path / "own.h5"
+    write_store(store, X, y, g, attrs={"image_width": 1280, "image_height": 720})
+    src = replace(source_model, working_size=(480, 640))
+    for mode in ("threshold", "fusion", "retrain"):
+        new, _ = adapt_features(src, store, None, mode, n_boot=20)
+        assert new.working_size == (720, 1280)
+    unsized = tmp_path / "unsized.h5"
+    write_store(unsized, X, y, g)
+    assert adapt_features(src, unsized, None, "threshold", n_boot=20)[0].working_size == (480, 640)
 
 
 def test_fusion_weights_are_non_negative(source_model):
