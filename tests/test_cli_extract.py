@@ -166,3 +166,49 @@ def test_colour_texture_family_uses_the_texture_preset():
     assert list(default["descriptors"]) == ["HSV_LPQ", "YCbCr_LPQ"] and default["power"] == 0.5
     paper = make_extractors(["colour-texture"], texture_preset="paper")["colour-texture"]
     assert paper.fit().n_features_out_ == 945 and paper.get_params()["power"] == 1.0
+
+
+def test_extract_an_onnx_deep_test_with_quality(tree, tmp_path, capsys, monkeypatch):
+    """--features quality,onnx=SIDECAR.json: one store, the deep scores stored as onnx-<name>,
+    equal to DeepFeatures on the same images (faces found once, by YuNet, for both)."""
+    import json
+
+    pytest.importorskip("onnx")
+    from test_deep import sidecar, tiny_model
+
+    from iqa_liveness.datasets import get_dataset
+    from iqa_liveness.deep import DeepFeatures
+
+    tiny_model(tmp_path / "tiny.onnx")
+    (tmp_path / "tiny.json").write_text(json.dumps(sidecar()))
+    monkeypatch.chdir(tmp_path)  # a relative sidecar path is stored absolute
+    out = tmp_path / "deep.h5"
+    args = ["extract", "--dataset", "folder", "--root", str(tree), "--split", "train",
+            "--features", "quality,onnx=tiny.json", "--output", str(out), *FAST]
+    rc = main(args)
+    fs = read_features(out)
+    assert [i.name for i in fs.extractors] == ["quality", "onnx-tiny"]
+    assert fs.feature_names[4:] == ["onnx-tiny__tiny_0", "onnx-tiny__tiny"]
+    assert json.loads(fs.extractors[1].config)["onnx"] == str(tmp_path / "tiny.json")
+    assert fs.attrs["features"] == "quality,onnx-tiny"
+    failed = set(fs.failed["sample_id"])
+    # YuNet finds the astronaut's face, not the camera man's: his 6 samples fail (exit 4)
+    assert len(fs) == 6 and len(failed) == 6 and rc == 4
+    assert all(sid.split("/")[-1].startswith("camera_") for sid in failed)
+    assert set(fs.failed["error"]) == {"NoFaceError"}
+    assert set(fs.failed["extractor"]) == {"onnx-tiny"}
+    samples = {s.sample_id: s for s in get_dataset("folder", tree).samples(split="train")}
+    deep = DeepFeatures(onnx=str(tmp_path / "tiny.json"), detector="yunet")
+    for sid, row in zip(fs.sample_id, fs.X):
+        np.testing.assert_array_equal(row[4:], deep.transform([samples[sid].load()])[0])
+    assert np.all((fs.X[:, 4:] > 0) & (fs.X[:, 4:] < 1))
+    # resumable like any store; a bad deep test is a usage error
+    capsys.readouterr()
+    assert main(args) == rc and "0 extracted" in capsys.readouterr().err
+    bad = ["extract", "--dataset", "folder", "--root", str(tree), "--output",
+           str(tmp_path / "x.h5"), "--features", "quality,onnx=nosuch@models"]
+    assert main(bad) == 2 and "unknown preset 'nosuch'" in capsys.readouterr().err
+    from iqa_liveness.commands._common import UsageError
+
+    with pytest.raises(UsageError, match="unknown feature family"):
+        parse_features("onnx=tiny.json")  # only extract takes deep tests

@@ -26,6 +26,7 @@ __all__ = [
     "UsageError",
     "FEATURE_FAMILIES",
     "parse_features",
+    "onnx_family",
     "build_extractor",
     "add_common_flags",
     "bring_to_resolution",
@@ -151,12 +152,21 @@ _ALIASES = {
 }
 
 
-def parse_features(text: str) -> list[str]:
-    """``"quality,colour-texture"`` -> ``["quality", "colour-texture"]`` (validated)."""
+def parse_features(text: str, *, onnx: bool = False) -> list[str]:
+    """``"quality,colour-texture"`` -> ``["quality", "colour-texture"]`` (validated).
+
+    With ``onnx=True``, deep tests ``onnx=PRESET@DIR`` or ``onnx=PATH.json`` are accepted too
+    and kept as given (:func:`onnx_family` builds them).
+    """
     names = []
     for raw in text.split(","):
         name = raw.strip().lower()
         if not name:
+            continue
+        if onnx and name.startswith("onnx="):
+            token = "onnx=" + raw.strip()[len("onnx=") :]
+            if token not in names:
+                names.append(token)
             continue
         name = _ALIASES.get(name, name)
         if name not in FEATURE_FAMILIES:
@@ -170,8 +180,35 @@ def parse_features(text: str) -> list[str]:
     return names
 
 
+def onnx_family(token: str) -> tuple[str, Any]:
+    """``"onnx=PRESET@DIR"`` or ``"onnx=PATH.json"`` -> ``("onnx-<test name>", DeepFeatures)``.
+
+    The sidecar is read and validated now (a bad one is a usage error); paths are made
+    absolute, so that the configuration stored with the features stays valid.
+    """
+    from ..deep import DeepFeatures, resolve_onnx_test
+
+    text = token[len("onnx=") :] if token.startswith("onnx=") else token
+    if "@" in text and not text.endswith(".json"):
+        preset, _, folder = text.partition("@")
+        text = f"{preset}@{os.path.abspath(folder)}"
+    else:
+        text = os.path.abspath(text)
+    try:
+        spec = resolve_onnx_test(text)
+    except IQALivenessError as exc:
+        raise UsageError(f"--features {token}: {exc}") from exc
+    return f"onnx-{spec.name}", DeepFeatures(onnx=text)
+
+
 def build_extractor(name: str, config: dict[str, Any] | None = None) -> Any:
-    """The transformer of a feature family, with parameters ``config`` (as stored)."""
+    """The transformer of a feature family, with parameters ``config`` (as stored); a deep
+    test's family ``onnx-<name>`` gives :class:`~iqa_liveness.deep.DeepFeatures`."""
+    if name.startswith("onnx-") and config and "onnx" in config:
+        from ..deep import DeepFeatures
+
+        valid = set(DeepFeatures().get_params(deep=False))
+        return DeepFeatures(**{k: v for k, v in config.items() if k in valid})
     if name not in FEATURE_FAMILIES:
         raise ConfigurationError(f"unknown feature family {name!r}")
     module, cls = FEATURE_FAMILIES[name]

@@ -20,6 +20,7 @@ from ._common import (
     guarded,
     info,
     median_resolution,
+    onnx_family,
     parse_features,
 )
 
@@ -39,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--features",
         default="quality",
-        help="comma-separated feature families: quality, colour-texture (default: quality)",
+        help="comma-separated feature families: quality, colour-texture, and deep tests "
+        "onnx=PRESET@DIR or onnx=SIDECAR.json (stored as onnx-<name>; faces found once for "
+        "all; a sample without a face fails) (default: quality)",
     )
     parser.add_argument("--output", required=True, help="feature store to create or resume (.h5)")
     parser.add_argument("--every", type=int, default=1, metavar="K", help="every K-th video frame")
@@ -118,10 +121,15 @@ def make_extractors(
     whole image when no face is found), which hold across capture sessions far better than
     those of the whole scene (``docs/evaluation.md``, "Validation across capture sessions").
     ``texture_preset``: a :data:`iqa_liveness.colour_texture.PRESETS` name
-    (``docs/colour_texture.md``, "Generalisation across sessions").
+    (``docs/colour_texture.md``, "Generalisation across sessions"). ``onnx=...`` names give
+    :class:`~iqa_liveness.deep.DeepFeatures` stored as ``onnx-<test name>``.
     """
     out: dict[str, Any] = {}
     for name in names:
+        if name.startswith("onnx="):
+            key, extractor = onnx_family(name)
+            out[key] = extractor
+            continue
         config: dict[str, Any] = {}
         if name == "quality":
             config["convention"] = convention
@@ -165,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     if args.every < 1 or (args.max_frames is not None and args.max_frames < 1):
         raise UsageError("--every and --max-frames must be positive")
     check_output_path(args.output)
-    names = parse_features(args.features)
+    names = parse_features(args.features, onnx=True)
     extractors = make_extractors(
         names, args.convention, args.measures, args.quality_region, args.texture_preset
     )
@@ -183,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         "dataset": args.dataset,
         "protocol": dataset.check_protocol(args.protocol),
         "split": args.split or "",
-        "features": ",".join(names),
+        "features": ",".join(extractors),
     }
     res = probe_resolution(samples)
     if res is not None:
