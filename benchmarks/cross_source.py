@@ -170,7 +170,7 @@ def hter_at(scores: np.ndarray, y: np.ndarray, t: float) -> float:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     tests = parse_tests(args.tests)
     extractors = build_extractors(tests, args.quality_measures)
-    cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="cross_source-"))
+    cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     src_samples = select_samples(args.source_dataset, args.source_root, args.source_split,
                                  args.source_filter, args.every)
@@ -336,7 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not 0 < args.calibration_fraction < 1:
         raise SystemExit("--calibration-fraction must lie in (0, 1)")
-    res = run(args)
+    if args.cache:
+        res = run(args)
+    else:  # features for this run only: nothing left behind
+        with tempfile.TemporaryDirectory(prefix="cross_source-") as tmp:
+            args.cache = tmp
+            res = run(args)
+            args.cache = None
     Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
     if args.markdown:
         Path(args.markdown).write_text(markdown(res))

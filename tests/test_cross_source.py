@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,7 @@ def sets(tmp_path_factory):
     return base
 
 
-def test_cross_source_json(sets, capsys):
+def test_cross_source_json(sets, capsys, monkeypatch):
     cs = load_benchmark()
     out = sets / "out.json"
     argv = [
@@ -87,3 +88,12 @@ def test_cross_source_json(sets, capsys):
     err = capsys.readouterr().err
     assert "0 extracted now" in err and err.count("0 extracted now") == 2
     assert json.loads(out.read_text())["mode"] == "retrain"
+    # without --cache the features live in a temporary directory removed at the end
+    tmp = sets / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    i = argv.index("--cache")
+    del argv[i : i + 2]
+    argv[argv.index("--repeats") + 1] = "1"
+    assert cs.main(argv) == 0
+    assert json.loads(out.read_text())["repeats"] == 1 and list(tmp.iterdir()) == []
