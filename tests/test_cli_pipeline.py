@@ -376,3 +376,38 @@ def test_model_file_errors(work, tmp_path, capsys):
         )
         == 3
     )
+
+
+def test_store_without_features_and_external_fusion_in_predict(work, tmp_path, capsys):
+    model = tmp_path / "m.iqa"
+    argv = ["train", "--features", str(work / "train.h5"), "--dev", str(work / "dev.h5")]
+    assert main([*argv, "--output", str(model), "-q"]) == 0
+    # a store whose every sample failed: one line saying so, not the classifier's complaint
+    bad = tmp_path / "bad"
+    for d in ("live", "spoof"):
+        (bad / d).mkdir(parents=True)
+        (bad / d / "x.png").write_bytes(b"not an image")
+    store = tmp_path / "bad.h5"
+    ex = ["extract", "--dataset", "folder", "--root", str(bad), "--measures", MEASURES]
+    assert main([*ex, "--output", str(store), "-q"]) == 4
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(model), "--features", str(store), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "holds no sample with features (2 failed: ImageReadError 2)" in err
+    # a fusion of external (CSV) scores cannot score an image: a clear error, no traceback
+    rng = np.random.default_rng(0)
+    dev = tmp_path / "dev.csv"
+    with open(dev, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample_id", "label", "subject", "cnn", "vendor"])
+        for i in range(40):
+            y = i % 2
+            w.writerow([f"s{i}", "bona_fide" if y else "attack", f"p{i % 8}",
+                        y + rng.normal(), y + rng.normal()])
+    ext = tmp_path / "ext.iqa"
+    assert main(["fuse", "--dev", str(dev), "--output", str(ext), "-q"]) == 0
+    live = sorted((work / "data" / "live").rglob("*.png"))[0]
+    assert main(["predict", "--model", str(ext), str(live)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fuses external scores (cnn, vendor)" in err

@@ -229,6 +229,8 @@ def all_families(model: CliModel) -> list[dict[str, Any]]:
 
 def score_features(model: CliModel, columns: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
     """Scores from per-family feature blocks ``{family name: (n, d) array}``."""
+    if columns and next(iter(columns.values())).shape[0] == 0:
+        return np.zeros(0)  # no sample with features: nothing to score
     if not model.members:
         X = np.hstack([columns[f["name"]] for f in model.families])
         return model.scores(X)

@@ -129,7 +129,12 @@ def run(args: argparse.Namespace) -> int:
     model = load_cli_model(args.model)
     fs, scores = score_store(model, args.features)
     if len(scores) == 0:
-        raise UsageError(f"{args.features} holds no sample with features")
+        errors = collections.Counter(str(e) for e in fs.failed.get("error", []))
+        why = ", ".join(f"{k} {v}" for k, v in errors.items())
+        raise UsageError(
+            f"{', '.join(str(p) for p in args.features)} holds no sample with features"
+            + (f" ({sum(errors.values())} failed: {why})" if errors else "")
+        )
     res = evaluate(model, fs, scores, args.threshold)
     res["features"] = [str(p) for p in args.features]
     res["model"] = str(args.model)

@@ -159,11 +159,17 @@ class _AllFramesFailed(Exception):
 
 @guarded
 def run(args: argparse.Namespace) -> int:
-    from ._model import load_cli_model
+    from ._model import all_families, load_cli_model
 
     if args.every < 1 or (args.max_frames is not None and args.max_frames < 1):
         raise UsageError("--every and --max-frames must be positive")
     model = load_cli_model(args.model)
+    if not all_families(model):
+        tests = ", ".join(model.provenance.get("external_tests") or [])
+        raise UsageError(
+            f"{args.model} fuses external scores ({tests}) that predict cannot compute; "
+            "evaluate it on CSV score files"
+        )
     scorer = Scorer(model, args.native_resolution)
     threshold = model.threshold if args.threshold is None else float(args.threshold)
     bar = Progress(len(args.inputs), "predict", enabled=not args.quiet and not args.json)
