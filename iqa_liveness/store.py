@@ -200,6 +200,16 @@ def _append(ds: h5py.Dataset, values: NDArray[Any]) -> None:
     ds[n:] = values
 
 
+def _read(path: Path) -> h5py.File:
+    """``path`` opened read-only; a file that is not HDF5 is a :class:`FeatureStoreError`."""
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise FeatureStoreError(f"{path} is not an HDF5 feature store ({exc})") from exc
+
+
 def _check_format(f: h5py.File, path: Path) -> None:
     if f.attrs.get("format") != FORMAT:
         raise FeatureStoreError(f"{path} is not an iqa-liveness feature store")
@@ -341,7 +351,7 @@ def merge_shards(path: str | os.PathLike[str], attrs: Mapping[str, Any] | None =
     infos: list[ExtractorInfo] | None = None
     root_attrs: dict[str, Any] = {}
     for src in sources:
-        with h5py.File(src, "r") as f:
+        with _read(src) as f:
             _check_format(f, src)
             these = _extractor_infos(f)
             if infos is None:
@@ -359,7 +369,7 @@ def merge_shards(path: str | os.PathLike[str], attrs: Mapping[str, Any] | None =
     with atomic_hdf5(path) as out:
         if path.exists():
             # the store as it is: raw copy of its datasets (chunks are not recompressed)
-            with h5py.File(path, "r") as main:
+            with _read(path) as main:
                 for group in ("samples", "features", "failed"):
                     main.copy(main[group], out, name=group)
                 seen = set(_ids(main, "samples"))
@@ -371,14 +381,14 @@ def merge_shards(path: str | os.PathLike[str], attrs: Mapping[str, Any] | None =
             old_failed = np.zeros(0, dtype=object)
         n_before = len(seen)
         for shard in shards:
-            with h5py.File(shard, "r") as f:
+            with _read(shard) as f:
                 added += _copy_rows(f, out, seen, "samples", infos or [])
         # a sample that succeeded on a retry is no longer failed
         if any(i in seen for i in old_failed):
             _drop_failed(out, seen)
         seen_failed = set(seen) | set(old_failed)
         for shard in shards:
-            with h5py.File(shard, "r") as f:
+            with _read(shard) as f:
                 _copy_rows(f, out, seen_failed, "failed", [])
         assert len(seen) == n_before + added
     for shard in shards:
@@ -441,7 +451,7 @@ def stored_ids(path: str | os.PathLike[str], *, include_failed: bool = True) -> 
     path = Path(path)
     ids: set[str] = set()
     for src in ([path] if path.exists() else []) + _shards(path):
-        with h5py.File(src, "r") as f:
+        with _read(src) as f:
             _check_format(f, src)
             ids.update(_ids(f, "samples"))
             if include_failed:
@@ -580,7 +590,7 @@ def read_failed(path: str | os.PathLike[str]) -> dict[str, NDArray[Any]]:
     out: dict[str, list[NDArray[Any]]] = {c: [] for c in FAILED_COLUMNS}
     seen = stored_ids(path, include_failed=False)
     for src in ([path] if path.exists() else []) + _shards(path):
-        with h5py.File(src, "r") as f:
+        with _read(src) as f:
             _check_format(f, src)
             g = f["failed"]
             ids = _read_strings(g["sample_id"])
@@ -624,7 +634,7 @@ def read_features(
     sources = ([path] if path.exists() else []) + _shards(path)
     if not sources:
         raise FeatureStoreError(f"no feature store at {path}")
-    with h5py.File(sources[0], "r") as f:
+    with _read(sources[0]) as f:
         _check_format(f, sources[0])
         all_infos = _extractor_infos(f)
         attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
@@ -641,7 +651,7 @@ def read_features(
     seen: set[str] = set()
     keeps: list[NDArray[np.bool_]] = []
     for src in sources:
-        with h5py.File(src, "r") as f:
+        with _read(src) as f:
             _check_format(f, src)
             ids = _ids(f, "samples")
             keep = np.ones(len(ids), dtype=bool)
@@ -655,7 +665,7 @@ def read_features(
     meta: dict[str, list[NDArray[Any]]] = {c: [] for c in SAMPLE_COLUMNS}
     row = 0
     for src, keep in zip(sources, keeps):
-        with h5py.File(src, "r") as f:
+        with _read(src) as f:
             absent = [i.name for i in infos if i.name not in f["features"]]
             if absent:
                 raise FeatureStoreError(f"{src} has no features {absent} (another extraction?)")
@@ -728,6 +738,6 @@ def store_extractors(path: str | os.PathLike[str]) -> list[ExtractorInfo] | None
     sources = ([path] if path.exists() else []) + _shards(path)
     if not sources:
         return None
-    with h5py.File(sources[0], "r") as f:
+    with _read(sources[0]) as f:
         _check_format(f, sources[0])
         return _extractor_infos(f)

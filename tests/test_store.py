@@ -15,6 +15,7 @@ from iqa_liveness.store import (
     read_failed,
     read_features,
     shard_dir,
+    store_extractors,
     stored_ids,
     write_shard,
 )
@@ -138,6 +139,11 @@ def test_errors(tmp_path):
         f["x"] = 1
     with pytest.raises(FeatureStoreError, match="not an iqa-liveness"):
         read_features(tmp_path / "other.h5")
+    # a file that is not HDF5 at all (e.g. a model file given as a store)
+    (tmp_path / "model.iqa").write_bytes(b"PK\x03\x04 not hdf5")
+    for read in (read_features, store_extractors, stored_ids):
+        with pytest.raises(FeatureStoreError, match="model.iqa is not an HDF5 feature store"):
+            read(tmp_path / "model.iqa")
     store = tmp_path / "f.h5"
     shard(store, "s1", 0, 2)
     write_shard(shard_dir(store), "s2", samples=cols(["z"]), features={"a": np.zeros((1, 3))},
