@@ -7,10 +7,14 @@ on test. Methods:
 
 * ``W-IQA + LDA``: the quality measures of Galbally et al. 2014, shrinkage LDA;
 * ``W-IQA + SVM``: the same features, LIBSVM RBF (C, gamma chosen by subject-wise CV);
-* ``colour texture + SVM``: Boulkenafet et al. (when ``ColourTextureFeatures`` is installed);
-* ``fusion``: ScoreFusion (shrinkage LDA) of W-IQA + LDA and colour texture + SVM, trained on
-  subject-wise out-of-fold training scores (the SVM's C and gamma fixed to those chosen on
-  dev), threshold on dev;
+* ``W-IQA face crop + LDA``: the measures of the eye-based face crop (YuNet; the whole image
+  when no face is found), the command line's default (``extract --quality-region face``);
+* ``colour texture + SVM``: Boulkenafet et al.'s HSV LBP + YCbCr LPQ (preset ``paper``), and
+  ``colour texture generalising + SVM`` (preset ``generalising``, the command line's default);
+* ``fusion (...)``: ScoreFusion (shrinkage LDA) of the papers' pair (whole-scene W-IQA + LDA,
+  colour texture + SVM) and of the command line's defaults, trained on subject-wise
+  out-of-fold training scores (the SVM's C and gamma fixed to those chosen on dev), threshold
+  on dev;
 * ``baseline: RMS contrast``: one global statistic (standard deviation of the grey image) with
   a 1-D LDA, so that nobody mistakes an easy data set for a good method.
 
@@ -128,6 +132,44 @@ def align(fs: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return X, found
 
 
+def _fuse(
+    fused: list[str],
+    scores: dict[str, dict[str, np.ndarray]],
+    results: dict[str, Any],
+    y: np.ndarray,
+    tr: np.ndarray,
+    dv: np.ndarray,
+    te: np.ndarray,
+    types: np.ndarray,
+    name: str,
+) -> None:
+    """ScoreFusion of the methods ``fused`` (trained on their out-of-fold training scores,
+    threshold on dev); adds its result and scores under ``fusion (a, b)``."""
+    from iqa_liveness.fusion import ScoreFusion
+    from iqa_liveness.metrics import evaluate_protocol
+
+    if not all(m in scores for m in fused):
+        return
+    S = {k: np.column_stack([scores[m][k] for m in fused]) for k in ("train_oof", "dev", "test")}
+    fusion = ScoreFusion(test_names=tuple(fused)).fit(S["train_oof"], y[tr], S["dev"], y[dv])
+    s_dev, s_test = fusion.score_samples(S["dev"]), fusion.score_samples(S["test"])
+    r = evaluate_protocol(
+        s_dev,
+        y[dv],
+        s_test,
+        y[te],
+        dev_attack_types=list(types[dv]),
+        test_attack_types=list(types[te]),
+    )
+    label = "fusion (" + ", ".join(fused) + ")"
+    results[label] = r.to_dict()
+    scores[label] = {"dev": s_dev, "test": s_test}
+    print(
+        f"  {name} | fusion: dev EER {100 * r.dev_eer:.2f} %, test HTER {100 * r.hter:.2f} %",
+        file=sys.stderr,
+    )
+
+
 def run_protocol(
     name: str,
     masks: dict[str, np.ndarray],
@@ -138,7 +180,7 @@ def run_protocol(
 ) -> dict[str, Any]:
     from sklearn.base import clone
 
-    from iqa_liveness.classifiers import ShrinkageLDA, out_of_fold_scores
+    from iqa_liveness.classifiers import out_of_fold_scores
     from iqa_liveness.metrics import evaluate_protocol
 
     y = meta["label"].astype(str)
@@ -177,38 +219,14 @@ def run_protocol(
             file=sys.stderr,
         )
     # fusion of the real methods (not the baseline) on out-of-fold training scores
-    # the fusion of the two families' reference methods (W-IQA + LDA, colour texture + SVM)
-    fused = [m for m in ("W-IQA + LDA", "colour texture + SVM") if m in scores]
-    if len(fused) >= 2:
-        S = {
-            k: np.column_stack([scores[m][k] for m in fused]) for k in ("train_oof", "dev", "test")
-        }
-        try:
-            from iqa_liveness.fusion import ScoreFusion
-
-            fusion: Any = ScoreFusion(test_names=tuple(fused)).fit(
-                S["train_oof"], y[tr], S["dev"], y[dv]
-            )
-            how = "iqa_liveness.fusion.ScoreFusion"
-        except ImportError:
-            fusion = ShrinkageLDA().fit(S["train_oof"], y[tr], S["dev"], y[dv])
-            how = "shrinkage LDA on the score matrix (ScoreFusion not installed)"
-        s_dev, s_test = fusion.score_samples(S["dev"]), fusion.score_samples(S["test"])
-        r = evaluate_protocol(
-            s_dev,
-            y[dv],
-            s_test,
-            y[te],
-            dev_attack_types=list(types[dv]),
-            test_attack_types=list(types[te]),
-        )
-        label = "fusion (" + ", ".join(fused) + ")"
-        results[label] = {**r.to_dict(), "fusion": how}
-        scores[label] = {"dev": s_dev, "test": s_test}
-        print(
-            f"  {name} | fusion: dev EER {100 * r.dev_eer:.2f} %, test HTER {100 * r.hter:.2f} %",
-            file=sys.stderr,
-        )
+    # fusions of the two families' methods: the papers' (whole-scene W-IQA + LDA, colour
+    # texture + SVM) and the command line's defaults (face-crop W-IQA, generalising texture)
+    pairs = [
+        ("W-IQA + LDA", "colour texture + SVM"),
+        ("W-IQA face crop + LDA", "colour texture generalising + SVM"),
+    ]
+    for pair in pairs:
+        _fuse(list(pair), scores, results, y, tr, dv, te, types, name)
     counts = {
         s: {
             "bona_fide": int(((y == "bona_fide") & m).sum()),
@@ -260,13 +278,18 @@ def main(argv: list[str] | None = None) -> int:
         "subject": np.array([s.subject for s in samples], dtype=object),
         "session": np.array([s.session for s in samples], dtype=object),
     }
-    families: dict[str, Any] = {"quality": QualityFeatures(), "contrast": GlobalContrast()}
+    families: dict[str, Any] = {
+        "quality": QualityFeatures(),
+        "quality-face": QualityFeatures(detector="yunet", on_no_face="whole"),
+        "contrast": GlobalContrast(),
+    }
     notes = []
     if not args.no_colour_texture:
         try:
-            from iqa_liveness.colour_texture import ColourTextureFeatures
+            from iqa_liveness.colour_texture import PRESETS, ColourTextureFeatures
 
-            families["colour-texture"] = ColourTextureFeatures()
+            families["colour-texture"] = ColourTextureFeatures(**PRESETS["paper"])
+            families["colour-texture-gen"] = ColourTextureFeatures(**PRESETS["generalising"])
         except ImportError:
             notes.append("colour texture not installed in this checkout: not run")
     features, found, timing = {}, {}, {}
@@ -275,11 +298,17 @@ def main(argv: list[str] | None = None) -> int:
         fs = extract_family(samples, fam, ex, work, args.jobs)
         timing[fam] = round(time.perf_counter() - t, 1)
         features[fam], found[fam] = align(fs, ids)
-    methods: list[tuple[str, str, Any]] = [("W-IQA + LDA", "quality", ShrinkageLDA())]
+    methods: list[tuple[str, str, Any]] = [
+        ("W-IQA + LDA", "quality", ShrinkageLDA()),
+        ("W-IQA face crop + LDA", "quality-face", ShrinkageLDA()),
+    ]
     if not args.no_svm:
         methods.append(("W-IQA + SVM", "quality", LibSVMClassifier()))
         if "colour-texture" in families:
             methods.append(("colour texture + SVM", "colour-texture", LibSVMClassifier()))
+            methods.append(
+                ("colour texture generalising + SVM", "colour-texture-gen", LibSVMClassifier())
+            )
     methods.append(("baseline: RMS contrast", "contrast", ShrinkageLDA()))
     protocols = nuaa_protocols(meta)
     out: dict[str, Any] = {
