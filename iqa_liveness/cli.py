@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -36,6 +37,7 @@ EXIT_USAGE = 2
 EXIT_DATA = 3
 EXIT_PARTIAL = 4
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout closed by its reader
 
 #: Sub-commands in the order ``--help`` lists them (a module that is absent is skipped).
 COMMANDS = (
@@ -86,6 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("iqa-liveness: interrupted; work done so far is kept", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of stdout stopped (e.g. `| head`): no message, like a shell tool that
+        # gets SIGPIPE; stdout goes to /dev/null so that the flush at exit does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     except IQALivenessError as exc:
         print(f"iqa-liveness {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_DATA

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -22,3 +23,19 @@ def test_help_lists_commands():
 
 def test_no_command_is_usage_error(capsys):
     assert main([]) == 2
+
+
+def test_stdout_closed_by_its_reader_ends_quietly():
+    """`iqa-liveness ... | head`: no message and no traceback once the reader is gone."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "iqa_liveness", "measures", "--json"],
+            stdout=w,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(w)
+    assert p.returncode == 141 and p.stderr == ""

@@ -55,6 +55,8 @@ def guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
         except UsageError as exc:
             print(f"iqa-liveness {name}: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        except BrokenPipeError:
+            raise  # stdout closed by its reader: iqa_liveness.cli.main ends quietly
         except OSError as exc:
             if isinstance(exc, IQALivenessError):
                 raise
