@@ -156,8 +156,11 @@ def test_folds_are_group_disjoint():
 
 def test_report_counts_warnings_and_intervals(source_model):
     X, y, g = make_set(n_groups=6, per=6, shift=0.5, seed=7)
-    with pytest.warns(AdaptationWarning, match="minimum 50"):
+    with pytest.warns(AdaptationWarning) as caught:
         _, rep = adapt(source_model, X, y, g, "fusion", feature_names=NAMES, n_boot=300)
+    messages = [str(w.message) for w in caught]
+    assert any("minimum 50" in m for m in messages)
+    assert sum("capture groups with" in m and "(minimum 5)" in m for m in messages) == 2
     assert rep.counts == {"bona_fide": 18, "attack": 18}
     assert rep.groups == {"bona_fide": 3, "attack": 3, "total": 6}
     assert rep.samples_per_group["0"] == {"bona_fide": 6, "attack": 0}
