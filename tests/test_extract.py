@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import dataset_fixtures
@@ -122,7 +121,7 @@ def test_parallel_equals_serial(tmp_path):
 
 SCRIPT = textwrap.dedent(
     """
-    import signal, sys
+    import signal, sys, time
     # a process started in the background by a non-interactive shell (as CI may) inherits
     # SIGINT ignored; Ctrl-C is what this test simulates, so restore Python's handler
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -131,26 +130,35 @@ SCRIPT = textwrap.dedent(
     from iqa_liveness.datasets import get_dataset
     from iqa_liveness.extract import extract_to_store
     samples = list(get_dataset("folder", {db!r}).samples())
-    print("start", flush=True)
-    extract_to_store(samples, {{"ms": MeanStdFeatures(sleep=0.05)}}, {store!r}, batch_size=3)
+
+
+    class Blocking(MeanStdFeatures):
+        # after 9 images (3 whole shards of 3), say so and wait to be interrupted
+        seen = 0
+
+        def transform(self, images):
+            Blocking.seen += 1
+            if Blocking.seen > 9:
+                print("ready", flush=True)
+                while True:
+                    time.sleep(1)
+            return super().transform(images)
+
+
+    extract_to_store(samples, {{"ms": Blocking()}}, {store!r}, batch_size=3)
     """
 )
 
 
 def run_and_signal(tmp_path, sig, name):
+    """Interrupt an extraction that is deterministically blocked after 3 whole shards."""
     db = make_image_folder(tmp_path / "db", 40)
     store = tmp_path / f"{name}.h5"
     code = SCRIPT.format(tests=str(TESTS), db=str(db), store=str(store))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        parts = shard_dir(store)
-        while time.monotonic() < deadline:  # wait for some whole shards
-            if parts.is_dir() and len(list(parts.glob("*.h5"))) >= 3:
-                break
-            if proc.poll() is not None:
-                pytest.fail("the extraction ended before it could be interrupted")
-            time.sleep(0.02)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        assert len(list(shard_dir(store).glob("*.h5"))) == 3
         os.kill(proc.pid, sig)
         proc.wait(timeout=30)
     finally:
@@ -166,7 +174,7 @@ def test_interrupted_process_leaves_whole_samples(tmp_path, sig):
     assert rc != 0
     samples = {s.sample_id: s for s in get_dataset("folder", db).samples()}
     fs = read_features(store)  # opens; holds only whole samples
-    assert 0 < len(fs) < 40
+    assert len(fs) == 9  # the 3 whole shards
     for sid, row in zip(fs.metadata["sample_id"], fs.X):
         np.testing.assert_array_equal(row, expected_row(samples[sid]))
     if sig == signal.SIGINT:  # Ctrl-C: shards merged into the one file
