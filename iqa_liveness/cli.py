@@ -24,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 
 from . import __version__
@@ -83,6 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return EXIT_USAGE
+    def one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+        # a warning is one line on stderr, like an error (not Python's file:line + source)
+        kind = "" if category is UserWarning or category.__module__.startswith(
+            "iqa_liveness") else f"{category.__name__}: "
+        print(f"iqa-liveness {args.command}: warning: {kind}{message}", file=sys.stderr)
+
+    shown = warnings.showwarning
+    warnings.showwarning = one_line
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
@@ -98,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IQALivenessError as exc:
         print(f"iqa-liveness {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_DATA
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":  # pragma: no cover

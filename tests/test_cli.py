@@ -39,3 +39,26 @@ def test_stdout_closed_by_its_reader_ends_quietly():
     finally:
         os.close(w)
     assert p.returncode == 141 and p.stderr == ""
+
+
+def test_warnings_are_one_line(tmp_path):
+    """A package warning on the command line is one line, like an error (no file:line and
+    source line as Python prints them)."""
+    import cv2
+    import numpy as np
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "spoof").mkdir()
+    rng = np.random.default_rng(0)
+    for d in ("real", "spoof"):
+        cv2.imwrite(str(tmp_path / d / "a.png"), rng.integers(0, 255, (24, 32, 3), np.uint8))
+    (tmp_path / "real" / "bad.mp4").write_bytes(b"not a video")
+    p = subprocess.run(
+        [sys.executable, "-m", "iqa_liveness", "extract", "--dataset", "folder", "--root",
+         str(tmp_path), "--measures", "MSE", "--output", str(tmp_path / "f.h5")],
+        capture_output=True, text=True,
+    )
+    assert p.returncode == 4
+    lines = [ln for ln in p.stderr.splitlines() if "Warning" in ln or ": warning: " in ln]
+    assert len(lines) == 1 and lines[0].startswith("iqa-liveness extract: warning: folder: 1 ")
+    assert ".py:" not in p.stderr
