@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a process started in the background by a non-interactive shell inherits SIGINT
         # ignored; Ctrl-C must always stop a run cleanly (exit code 130, work kept)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # FFmpeg's own messages about a broken video ("moov atom not found") are noise next to
+    # the failure the command reports; silenced unless the user sets the level
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

@@ -62,3 +62,5 @@ def test_warnings_are_one_line(tmp_path):
     lines = [ln for ln in p.stderr.splitlines() if "Warning" in ln or ": warning: " in ln]
     assert len(lines) == 1 and lines[0].startswith("iqa-liveness extract: warning: folder: 1 ")
     assert ".py:" not in p.stderr
+    # the failure is reported once, without FFmpeg's own "moov atom not found" lines
+    assert "moov" not in p.stderr and "cannot open video file" in p.stderr
