@@ -59,6 +59,8 @@ def read_image(path: str | os.PathLike[str]) -> NDArray[np.generic]:
         If the file does not exist or OpenCV cannot decode it.
     """
     p = Path(path)
+    if p.is_dir():
+        raise ImageReadError(f"{p} is a directory, not an image file")
     if not p.is_file():
         raise ImageReadError(f"image file not found: {p}")
     data = np.fromfile(str(p), dtype=np.uint8)  # works for non-ASCII paths too

@@ -63,3 +63,9 @@ def test_undecodable_file(tmp_path):
     p.write_bytes(b"not an image")
     with pytest.raises(ImageReadError, match="cannot decode"):
         load_image(p)
+
+
+def test_directory_is_not_an_image(tmp_path):
+    # e.g. `iqa-liveness predict --model M captures/`: say what is wrong, not "not found"
+    with pytest.raises(ImageReadError, match="is a directory, not an image file"):
+        load_image(tmp_path)
