@@ -411,3 +411,24 @@ def test_store_without_features_and_external_fusion_in_predict(work, tmp_path, c
     assert main(["predict", "--model", str(ext), str(live)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "fuses external scores (cnn, vendor)" in err
+
+
+def test_evaluate_warns_about_a_store_at_another_resolution(work, tmp_path, capsys):
+    import shutil
+
+    import h5py
+
+    model = tmp_path / "m.iqa"
+    argv = ["train", "--features", str(work / "train.h5"), "--dev", str(work / "dev.h5")]
+    assert main([*argv, "--output", str(model), "-q"]) == 0
+    assert main(["evaluate", "--model", str(model), "--features", str(work / "test.h5")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    big = tmp_path / "big.h5"
+    shutil.copy(work / "test.h5", big)
+    with h5py.File(big, "r+") as f:
+        f.attrs["image_width"], f.attrs["image_height"] = 1280, 720
+    assert main(["evaluate", "--model", str(model), "--features", str(big), "--json"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)
+    w, h = load_cli_model(model).working_resolution
+    assert f"holds 1280x720 images but the model works at {w}x{h}" in captured.err

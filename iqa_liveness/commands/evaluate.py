@@ -122,6 +122,27 @@ def evaluate(model: Any, fs: Any, scores: np.ndarray, threshold: float | None) -
     }
 
 
+def resolution_mismatch(model: Any, paths: list[Any]) -> str | None:
+    """A note when a store's images (median resolution, recorded by ``extract``) are at
+    another scale than the model's working resolution, to which ``predict`` brings inputs."""
+    import h5py
+
+    res = model.working_resolution
+    for p in paths if res is not None else []:
+        try:
+            with h5py.File(p, "r") as f:
+                w, h = f.attrs.get("image_width"), f.attrs.get("image_height")
+        except OSError:  # a CSV score file
+            continue
+        if w and h and min(int(w), int(h)) != min(res):
+            return (
+                f"{p} holds {int(w)}x{int(h)} images but the model works at {res[0]}x{res[1]}: "
+                "the store's features were measured at the images' own scale, whereas predict "
+                "brings inputs to the model's (these rates may not hold for predict)"
+            )
+    return None
+
+
 @guarded
 def run(args: argparse.Namespace) -> int:
     from ._model import load_cli_model
@@ -135,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
             f"{', '.join(str(p) for p in args.features)} holds no sample with features"
             + (f" ({sum(errors.values())} failed: {why})" if errors else "")
         )
+    note = resolution_mismatch(model, args.features)
+    if note:
+        print(f"iqa-liveness evaluate: warning: {note}", file=sys.stderr)
     res = evaluate(model, fs, scores, args.threshold)
     res["features"] = [str(p) for p in args.features]
     res["model"] = str(args.model)
