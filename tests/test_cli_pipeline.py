@@ -432,3 +432,24 @@ def test_evaluate_warns_about_a_store_at_another_resolution(work, tmp_path, caps
     json.loads(captured.out)
     w, h = load_cli_model(model).working_resolution
     assert f"holds 1280x720 images but the model works at {w}x{h}" in captured.err
+
+
+def test_png_plot_without_matplotlib(work, tmp_path, capsys, monkeypatch):
+    """`evaluate --plot DET.png` in a plain install (no matplotlib): the SVG plot rasterised
+    with OpenCV, and the results still printed."""
+    import sys
+
+    model = tmp_path / "m.iqa"
+    argv = ["train", "--features", str(work / "train.h5"), "--dev", str(work / "dev.h5")]
+    assert main([*argv, "--output", str(model), "-q"]) == 0
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    png = tmp_path / "det.png"
+    argv = ["evaluate", "--model", str(model), "--features", str(work / "test.h5")]
+    assert main([*argv, "--json", "--plot", str(png)]) == 0
+    assert KEYS <= set(_json(capsys))
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape == (840, 920, 3)
+    # white page, a dark frame and coloured curves (the first curve's colour #1f77b4)
+    assert (img == 255).all(axis=2).mean() > 0.5
+    blue = (np.abs(img.astype(int) - [180, 119, 31]).sum(axis=2) < 60).sum()
+    assert blue > 200

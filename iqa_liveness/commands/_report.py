@@ -2,8 +2,8 @@
 
 The DET plot (detection error trade-off: APCER against BPCER on normal-deviate axes, as in
 ISO/IEC 30107-3 and Martin et al. 1997) is drawn here as plain SVG so that the demo report
-needs nothing beyond the core dependencies; with matplotlib installed the commands also write
-a PNG through :mod:`iqa_liveness.plotting`.
+needs nothing beyond the core dependencies. A PNG plot is drawn by matplotlib when it is
+installed, else this SVG is rasterised with OpenCV (:func:`svg_to_png`).
 """
 
 from __future__ import annotations
@@ -163,26 +163,93 @@ def table_markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def det_png(curves: Sequence[dict[str, Any]], path: str, *, title: str = "DET curve") -> None:
-    """Write a DET plot as PNG with matplotlib (the optional ``plot`` extra).
+def _colour(value: str) -> tuple[int, int, int]:
+    """BGR of an SVG colour of :func:`det_svg` (``#rgb``, ``#rrggbb`` or ``white``)."""
+    if value == "white":
+        return (255, 255, 255)
+    h = value.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return (b, g, r)
 
-    Raises
-    ------
-    ConfigurationError
-        When matplotlib is not installed (write ``.svg`` instead: it needs nothing).
-    """
+
+def svg_to_png(svg: str, path: str, scale: int = 2) -> None:
+    """Rasterise the SVG of :func:`det_svg` with OpenCV (its elements only: rect, line,
+    polyline, circle, text), for a PNG plot without matplotlib."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    import cv2
+
     from ..errors import ConfigurationError
 
+    root = ET.fromstring(svg)
+    w, h = int(float(root.get("width", "460"))), int(float(root.get("height", "420")))
+    img = np.full((h * scale, w * scale, 3), 255, np.uint8)
+    aa = cv2.LINE_AA
+
+    def pt(x: Any, y: Any) -> tuple[int, int]:
+        return round(float(x) * scale), round(float(y) * scale)
+
+    for el in root:
+        tag = el.tag.rsplit("}", 1)[-1]
+        stroke = el.get("stroke")
+        width = max(1, round(float(el.get("stroke-width", "1")) * scale))
+        if tag == "rect":
+            p0 = pt(el.get("x"), el.get("y"))
+            p1 = pt(float(el.get("x", 0)) + float(el.get("width", 0)),
+                    float(el.get("y", 0)) + float(el.get("height", 0)))
+            if el.get("fill") not in (None, "none"):
+                cv2.rectangle(img, p0, p1, _colour(el.get("fill", "white")), -1)
+            if stroke:
+                cv2.rectangle(img, p0, p1, _colour(stroke), width, aa)
+        elif tag == "line" and stroke:
+            cv2.line(img, pt(el.get("x1"), el.get("y1")), pt(el.get("x2"), el.get("y2")),
+                     _colour(stroke), width, aa)
+        elif tag == "polyline" and stroke:
+            xy = [pt(*p.split(",")) for p in el.get("points", "").split()]
+            if xy:
+                pts = np.array(xy, np.int32).reshape(-1, 1, 2)
+                cv2.polylines(img, [pts], False, _colour(stroke), width, aa)
+        elif tag == "circle" and stroke:
+            cv2.circle(img, pt(el.get("cx"), el.get("cy")),
+                       round(float(el.get("r", "4")) * scale), _colour(stroke), width, aa)
+        elif tag == "text" and el.text:
+            size = float(el.get("font-size", root.get("font-size", "11"))) * scale
+            font, fs = cv2.FONT_HERSHEY_SIMPLEX, size / 30.0
+            (tw, th), _ = cv2.getTextSize(el.text, font, fs, 1)
+            shift = {"middle": tw / 2, "end": tw}.get(el.get("text-anchor", ""), 0)
+            rot = re.match(r"translate\(([-\d.]+) ([-\d.]+)\) rotate\(-90\)",
+                           el.get("transform", ""))
+            if rot:  # vertical label: drawn flat on a strip, turned, pasted
+                strip: np.ndarray = np.full((th + 6, tw + 2, 3), 255, np.uint8)
+                cv2.putText(strip, el.text, (1, th + 1), font, fs, (0, 0, 0), 1, aa)
+                strip = cv2.rotate(strip, cv2.ROTATE_90_COUNTERCLOCKWISE)
+                cx, cy = pt(rot.group(1), rot.group(2))
+                y0 = max(0, min(img.shape[0] - strip.shape[0], cy - strip.shape[0] // 2))
+                x0 = max(0, cx - strip.shape[1] + 3)
+                img[y0 : y0 + strip.shape[0], x0 : x0 + strip.shape[1]] = strip
+            else:
+                x, y = pt(el.get("x", 0), el.get("y", 0))
+                cv2.putText(img, el.text, (round(x - shift), y), font, fs, (0, 0, 0), 1, aa)
+    ok, data = cv2.imencode(".png", img)
+    if not ok:  # pragma: no cover
+        raise ConfigurationError(f"cannot encode the plot for {path}")
+    data.tofile(path)
+
+
+def det_png(curves: Sequence[dict[str, Any]], path: str, *, title: str = "DET curve") -> None:
+    """Write a DET plot as PNG with matplotlib (the optional ``plot`` extra); without
+    matplotlib, the SVG plot of :func:`det_svg` rasterised with OpenCV."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ConfigurationError(
-            "a PNG plot needs matplotlib (pip install 'iqa-liveness[plot]'); "
-            "or give a .svg file name, which needs nothing"
-        ) from exc
+    except ImportError:
+        svg_to_png(det_svg(curves, title=title), path)
+        return
     lo, hi = float(_probit(_TICKS[0])), float(_probit(_TICKS[-1]))
     fig, ax = plt.subplots(figsize=(5.5, 5))
     for i, c in enumerate(curves):
