@@ -14,9 +14,11 @@ Its stand-in here is the shared NUAA *training* split, which holds two capture s
 Features are extracted once into ``--work`` (resumable HDF5 stores, outside the repository:
 NUAA is research-only), then every variant is evaluated on them:
 
-* methods of the product defaults: W-IQA (all quality measures of the whole scene) + shrinkage
-  LDA, colour texture (eye-based YuNet crop, HSV LBP + YCbCr LPQ) + LIBSVM, their
-  :class:`~iqa_liveness.fusion.ScoreFusion`;
+* methods marked ``[default]``: the defaults of the Python classes, i.e. W-IQA of the whole
+  scene (``QualityFeatures()``) + shrinkage LDA, colour texture (``ColourTextureFeatures()``:
+  the paper preset, eye-based YuNet crop, HSV LBP + YCbCr LPQ) + LIBSVM, their
+  :class:`~iqa_liveness.fusion.ScoreFusion` (the CLI now extracts the quality measures of the
+  face crop and the ``generalising`` colour-texture preset);
 * what makes the numbers hold across sessions: quality measures on the face crop instead of
   the whole 640x480 scene, a log transform of the heavy-tailed measures, LDA vs SVM, the box
   crop vs the eye-based crop of colour texture, and the threshold rule.
