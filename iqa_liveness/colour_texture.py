@@ -9,7 +9,6 @@ per channel and concatenate. The default, LBP(8, 1) u2 on H, S, V and LPQ(7) on 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .errors import ConfigurationError, InvalidImageError, IQALivenessError
+from .errors import ConfigurationError, IQALivenessError
 from .faces import (
     Face,
     FaceDetector,
@@ -26,7 +25,7 @@ from .faces import (
     extract_face,
     get_face_detector,
 )
-from .image import ImageInput, load_image, to_grey
+from .image import ImageInput, as_image_list, load_image, to_grey
 from .texture import (
     coalbp_histogram,
     imresize,
@@ -414,7 +413,7 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
         """
         settings = self._settings()
         detector = self._detector()
-        images = _as_image_list(X)
+        images = as_image_list(X)
         given = _check_faces(faces, len(images))
         jobs = [(img, given[i]) for i, img in enumerate(images)]
         n_jobs = 1 if self.n_jobs is None else int(self.n_jobs)
@@ -487,28 +486,6 @@ def _error_types() -> dict[str, type[IQALivenessError]]:
 
 
 _ERRORS = _error_types()
-
-
-def _as_image_list(X: Any) -> list[Any]:
-    if isinstance(X, (str, bytes, os.PathLike)):
-        raise InvalidImageError(
-            "X must be a sequence of images (arrays or paths), not a single path; wrap it in a list"
-        )
-    if isinstance(X, np.ndarray):
-        if X.dtype == object:
-            return list(X.ravel())
-        if X.ndim in (3, 4):
-            return list(X)
-        raise InvalidImageError(
-            "X must be a sequence of images; a numpy array X must be a stack of images of shape "
-            f"(n, H, W) or (n, H, W, C), got shape {X.shape}"
-        )
-    try:
-        return list(X)
-    except TypeError:
-        raise InvalidImageError(
-            f"X must be a sequence of images (arrays or paths), got {type(X).__name__}"
-        ) from None
 
 
 def _check_faces(faces: Sequence[Face | None] | None, n: int) -> list[Face | None]:

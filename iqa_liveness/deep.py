@@ -67,7 +67,7 @@ from .errors import (
     SidecarError,
 )
 from .faces import Face, FaceDetector, FaceRecord, get_face_detector, select_face
-from .image import load_image
+from .image import as_image_list, to_uint8_rgb
 
 __all__ = [
     "SIDECAR_FORMAT",
@@ -491,18 +491,6 @@ class OnnxLivenessTest:
         return self.scores_from_logits(self.logits(patches))
 
 
-def _as_uint8_rgb(image: Any) -> NDArray[np.uint8]:
-    """RGB uint8 view of any accepted image (grey replicated, float 0..1 and uint16 scaled)."""
-    arr: NDArray[Any] = load_image(image)
-    if arr.dtype == np.uint16:
-        arr = (arr.astype(np.float64) / 257.0 + 0.5).astype(np.uint8)
-    elif arr.dtype != np.uint8:
-        arr = (np.clip(arr.astype(np.float64), 0, 1) * 255.0 + 0.5).astype(np.uint8)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(arr)
-
-
 class DeepFeatures(TransformerMixin, BaseEstimator):
     """Scores of a deep (ONNX) liveness test as features: a scikit-learn transformer.
 
@@ -595,7 +583,7 @@ class DeepFeatures(TransformerMixin, BaseEstimator):
         """
         self._check()
         test = self._test()
-        images = _image_list(X)
+        images = as_image_list(X)
         given: list[Face | None] = [None] * len(images) if faces is None else list(faces)
         if len(given) != len(images):
             raise ConfigurationError(f"faces has {len(given)} entries for {len(images)} images")
@@ -620,7 +608,7 @@ class DeepFeatures(TransformerMixin, BaseEstimator):
     ) -> tuple[NDArray[np.float64] | None, FaceRecord]:
         name = getattr(face, "source", "given") if face is not None else self._detector().name
         try:
-            rgb = _as_uint8_rgb(image)
+            rgb = to_uint8_rgb(image)
             found: list[Face] = [face] if face is not None else self._detector().detect(rgb)
             if found:
                 chosen: Face | None = select_face(found, self.face)  # type: ignore[arg-type]
@@ -672,13 +660,3 @@ class DeepFeatures(TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.input_tags.string = True
         return tags
-
-
-def _image_list(X: Any) -> list[Any]:
-    if isinstance(X, (str, bytes, os.PathLike)):
-        raise InvalidImageError("X must be a sequence of images, not a single path; wrap it")
-    if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.ndim not in (3, 4):
-            raise InvalidImageError(f"a numpy X must be a stack of images, got shape {X.shape}")
-        return list(X)
-    return list(X)

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import ConfigurationError, InvalidImageError, ModelFileError, NoFaceError
-from .image import ImageInput, load_image
+from .image import ImageInput, load_image, to_uint8_rgb
 
 __all__ = [
     "Face",
@@ -193,17 +193,6 @@ class FaceDetector(ABC):
         return f"{type(self).__name__}()"
 
 
-def _as_uint8_bgr(image: ImageInput) -> NDArray[Any]:
-    arr: NDArray[Any] = load_image(image)
-    if arr.dtype == np.uint16:
-        arr = (arr.astype(np.float64) / 257.0 + 0.5).astype(np.uint8)
-    elif arr.dtype != np.uint8:
-        arr = (np.clip(arr.astype(np.float64), 0, 1) * 255.0 + 0.5).astype(np.uint8)
-    if arr.ndim == 2:
-        return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
-    return np.ascontiguousarray(arr[:, :, ::-1])
-
-
 @dataclass
 class YuNetDetector(FaceDetector):
     """OpenCV YuNet face detector (``cv2.FaceDetectorYN``) with five landmarks.
@@ -268,7 +257,7 @@ class YuNetDetector(FaceDetector):
         return self._net
 
     def detect(self, image: ImageInput) -> list[Face]:
-        bgr = _as_uint8_bgr(image)
+        bgr = _bgr(image)
         h, w = bgr.shape[:2]
         scale = 1.0
         if self.max_width is not None and w > self.max_width:
@@ -340,7 +329,7 @@ class HaarDetector(FaceDetector):
 
     def detect(self, image: ImageInput) -> list[Face]:
         face_cc, eye_cc = self._load()
-        grey = cv2.cvtColor(_as_uint8_bgr(image), cv2.COLOR_BGR2GRAY)
+        grey = cv2.cvtColor(_bgr(image), cv2.COLOR_BGR2GRAY)
         grey = cv2.equalizeHist(grey)
         rects, neighbours = face_cc.detectMultiScale2(
             grey,
@@ -418,6 +407,11 @@ _DETECTORS: dict[str, Any] = {
     "haar": HaarDetector,
     "haar+eyes": lambda: HaarDetector(find_eyes=True),
 }
+
+
+def _bgr(image: ImageInput) -> NDArray[Any]:
+    """Contiguous uint8 BGR, as OpenCV's detectors take it."""
+    return np.ascontiguousarray(to_uint8_rgb(image)[:, :, ::-1])
 
 
 def available_face_detectors() -> tuple[str, ...]:

@@ -37,6 +37,8 @@ __all__ = [
     "to_float255",
     "to_grey",
     "load_grey",
+    "as_image_list",
+    "to_uint8_rgb",
 ]
 
 #: Smallest accepted image side, in pixels.
@@ -180,3 +182,56 @@ def load_grey(
 ) -> NDArray[np.float64]:
     """:func:`load_image` followed by :func:`to_grey`: float64 grey in 0..255."""
     return to_grey(load_image(image, order=order, min_side=min_side))
+
+
+def as_image_list(X: object) -> list[object]:
+    """The images of a transformer's ``X``: a sequence of arrays or paths, or a stacked array.
+
+    A single path is refused (wrap it in a list); an array must be a stack ``(n, H, W)`` or
+    ``(n, H, W, C)``; an object array is flattened.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> len(as_image_list(np.zeros((3, 16, 16), np.uint8)))
+    3
+    """
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise InvalidImageError(
+            "X must be a sequence of images (arrays or paths), not a single path; wrap it in a list"
+        )
+    if isinstance(X, np.ndarray):
+        if X.dtype == object:
+            return list(X.ravel())
+        if X.ndim in (3, 4):  # a stack of grey (n, H, W) or colour (n, H, W, C) images
+            return list(X)
+        raise InvalidImageError(
+            "X must be a sequence of images; a numpy array X must be a stack of images of shape "
+            f"(n, H, W) or (n, H, W, C), got shape {X.shape}"
+        )
+    try:
+        return list(X)  # type: ignore[call-overload]
+    except TypeError:
+        raise InvalidImageError(
+            f"X must be a sequence of images (arrays or paths), got {type(X).__name__}"
+        ) from None
+
+
+def to_uint8_rgb(image: ImageInput) -> NDArray[np.uint8]:
+    """A validated image as contiguous uint8 RGB: grey replicated, uint16 and float scaled
+    (rounded half up), for detectors and networks that take 8-bit colour.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_uint8_rgb(np.full((8, 8), 0.5)).shape, int(to_uint8_rgb(np.full((8, 8), 0.5))[0, 0, 0])
+    ((8, 8, 3), 128)
+    """
+    arr: NDArray[np.generic] = load_image(image)
+    if arr.dtype == np.uint16:
+        arr = (arr.astype(np.float64) / 257.0 + 0.5).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        arr = (np.clip(arr.astype(np.float64), 0, 1) * 255.0 + 0.5).astype(np.uint8)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(arr, dtype=np.uint8)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -10,8 +9,8 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..errors import ConfigurationError, InvalidImageError, IQALivenessError, MeasureError
-from ..image import ImageInput, load_grey
+from ..errors import ConfigurationError, IQALivenessError, MeasureError
+from ..image import ImageInput, as_image_list, load_grey
 from ._context import QualityContext, check_convention, tune_allocator
 from ._registry import PAPER_ORDER, available_measures, get_measure
 
@@ -122,28 +121,6 @@ def compute_measures(
     conv = check_convention(convention)
     values = _measure_grey(load_grey(image), names, conv, options)
     return {n: float(v) for n, v in zip(names, values)}
-
-
-def _as_image_list(X: Any) -> list[Any]:
-    if isinstance(X, (str, bytes, os.PathLike)):
-        raise InvalidImageError(
-            "X must be a sequence of images (arrays or paths), not a single path; wrap it in a list"
-        )
-    if isinstance(X, np.ndarray):
-        if X.dtype == object:
-            return list(X.ravel())
-        if X.ndim in (3, 4):  # a stack of grey (n, H, W) or colour (n, H, W, C) images
-            return list(X)
-        raise InvalidImageError(
-            "X must be a sequence of images; a numpy array X must be a stack of images of shape "
-            f"(n, H, W) or (n, H, W, C), got shape {X.shape}"
-        )
-    try:
-        return list(X)
-    except TypeError:
-        raise InvalidImageError(
-            f"X must be a sequence of images (arrays or paths), got {type(X).__name__}"
-        ) from None
 
 
 def _measure_one(
@@ -305,7 +282,7 @@ class QualityFeatures(TransformerMixin, BaseEstimator):
             No face found with ``on_no_face="error"``; the message starts with the index.
         """
         names, convention, options = self._validated()
-        images = _as_image_list(X)
+        images = as_image_list(X)
         if faces is not None or not _no_detector(self.detector):
             images = self._face_crops(images, faces)
         out = np.empty((len(images), len(names)), dtype=np.float64)

@@ -1,1 +1,4 @@
-"""Data files of the quality measures (NIQE pristine model, BIQI models; see NOTICE.md); a package so setuptools ships them."""
+"""Data files of the quality measures (NIQE pristine model, BIQI models; see NOTICE.md).
+
+A package so that setuptools ships them.
+"""
