@@ -259,6 +259,13 @@ def test_fuse_models_and_csv(work, tmp_path, capsys):
     )
     fm = load_cli_model(fused)
     assert len(fm.members) == 2 and fm.provenance["members"] == ["a", "b"]
+    assert "warning" not in capsys.readouterr().err
+    # fusing on the members' own training store: their scores there are in-sample, say so
+    again = ["fuse", "--models", str(lda), str(svm), "--dev", str(work / "train.h5")]
+    assert main([*again, "--output", str(tmp_path / "g.iqa"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: a was trained on the development store" in err
+    assert "warning: b was trained on the development store" in err
     assert (
         main(["evaluate", "--model", str(fused), "--features", str(work / "test.h5"), "--json"])
         == 0

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,23 @@ def _name(path: Any, taken: set[str]) -> str:
     return name
 
 
+def _warn_if_dev_is_training_data(members: list[Any], dev: Any, names: list[str]) -> None:
+    """Warn when a member was trained on one of the ``dev`` stores: its scores there are
+    in-sample (over-confident), so the fusion would over-weight it."""
+    paths = [dev] if isinstance(dev, (str, os.PathLike)) else list(dev)
+    dev_paths = {os.path.realpath(p) for p in paths}
+    for name, m in zip(names, members):
+        store = (m.provenance.get("train") or {}).get("store")
+        if store and os.path.realpath(store) in dev_paths:
+            warnings.warn(
+                f"{name} was trained on the development store {store}: its scores there are "
+                "in-sample and the fusion will over-weight it; fuse on a store of other subjects "
+                "(a development split, or subjects held out from training)",
+                UserWarning,
+                stacklevel=2,
+            )
+
+
 def fuse_models(
     members: list[Any], dev: Any, names: list[str] | None = None, impute: Any = None
 ) -> Any:
@@ -71,6 +90,7 @@ def fuse_models(
     from ._model import CliModel, member_scores
 
     names = names or [f"model{i}" for i in range(len(members))]
+    _warn_if_dev_is_training_data(members, dev, names)
     columns, first = [], None
     ids: Any = None
     for m in members:
