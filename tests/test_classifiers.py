@@ -275,3 +275,39 @@ def test_svm_matches_an_independent_libsvm_build(kernel):
     ref.fit(Z, y)
     np.testing.assert_allclose(m.score_samples(X), ref.decision_function(Z), atol=1e-6)
     assert m.n_support_vectors_ == ref.n_support_.sum()
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+@pytest.mark.parametrize("with_dev", [False, True])
+def test_svm_precomputed_grid_search_equals_libsvm_kernel(kernel, with_dev, monkeypatch):
+    import iqa_liveness.classifiers as clf_mod
+
+    rng = np.random.default_rng(7)
+    n, d = 150, 20
+    y = (rng.random(n) < 0.3).astype(int)
+    X = rng.normal(0, 1, (n, d)) + y[:, None] * np.linspace(0.0, 0.8, d)
+    X[:, 2] = 5.0  # a constant feature (scaled to the lower bound)
+    g = np.arange(n) % 7
+    Xd = rng.normal(0, 1, (40, d)) + (np.arange(40) % 3 == 0)[:, None] * 0.5
+    yd = (np.arange(40) % 3 == 0).astype(int)
+    dev = {"X_dev": Xd, "y_dev": yd} if with_dev else {}
+    fast = LibSVMClassifier(kernel=kernel).fit(X, y, groups=g, **dev)
+    monkeypatch.setattr(clf_mod, "_PRECOMPUTED_MAX_ROWS", 0)  # LIBSVM's own kernel
+    slow = LibSVMClassifier(kernel=kernel).fit(X, y, groups=g, **dev)
+    assert (fast.C_, fast.gamma_) == (slow.C_, slow.gamma_)
+    assert fast.grid_eer_.shape == (6, 5 if kernel == "rbf" else 1)
+    np.testing.assert_allclose(fast.grid_eer_, slow.grid_eer_, rtol=0, atol=1e-9)
+    assert fast.grid_eer_.min() < fast.grid_eer_.max()  # the grid points differ
+    assert fast.model_text_ == slow.model_text_  # the final model is fitted the same way
+    assert fast.threshold_ == pytest.approx(slow.threshold_, abs=1e-9)
+    # the held-out scores of the grid points agree too: most to rounding; a few only to the
+    # solver's tolerance (-e 1e-3), when last-bit kernel differences change the path of
+    # LIBSVM's working-set selection at near-ties
+    folds = make_splits(y, g, 5)
+    cs, gs = fast._check_params(d)
+    a = fast._grid_scores(X, y, folds, cs, gs, precomputed=True)
+    b = fast._grid_scores(X, y, folds, cs, gs, precomputed=False)
+    assert a.keys() == b.keys()
+    diffs = np.array([np.max(np.abs(a[k] - b[k])) for k in a])
+    assert np.median(diffs) < 1e-9
+    assert diffs.max() < 5e-3
