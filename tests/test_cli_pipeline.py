@@ -61,6 +61,15 @@ def work(tmp_path_factory):
     return d
 
 
+def lda_model(work):
+    """The LDA model trained on the pipeline's stores (trained once, by whichever test is first)."""
+    model = work / "lda.iqa"
+    if not model.exists():
+        args = ["train", "--features", str(work / "train.h5"), "--dev", str(work / "dev.h5")]
+        assert main([*args, "--output", str(model), "-q"]) == 0
+    return model
+
+
 def _json(capsys) -> dict:
     return json.loads(capsys.readouterr().out)
 
@@ -112,20 +121,7 @@ def test_train_with_dev_and_evaluate_json(work, capsys):
 
 
 def test_threshold_override_and_plot(work, tmp_path, capsys):
-    model = work / "lda.iqa"
-    if not model.exists():
-        main(
-            [
-                "train",
-                "--features",
-                str(work / "train.h5"),
-                "--dev",
-                str(work / "dev.h5"),
-                "--output",
-                str(model),
-                "-q",
-            ]
-        )
+    model = lda_model(work)
     svg = tmp_path / "det.svg"
     assert (
         main(
@@ -172,20 +168,7 @@ def test_train_without_dev_says_out_of_fold(work, tmp_path, capsys):
 
 
 def test_predict_images_video_and_bad_file(work, tmp_path, capsys):
-    model = work / "lda.iqa"
-    if not model.exists():
-        main(
-            [
-                "train",
-                "--features",
-                str(work / "train.h5"),
-                "--dev",
-                str(work / "dev.h5"),
-                "--output",
-                str(model),
-                "-q",
-            ]
-        )
+    model = lda_model(work)
     live = sorted((work / "data" / "live").rglob("*.png"))[0]
     attack = sorted((work / "data" / "spoof" / "print").rglob("*.png"))[0]
     big = tmp_path / "big.png"  # twice the working resolution: brought back to 64x48
@@ -335,20 +318,7 @@ def test_fuse_models_and_csv(work, tmp_path, capsys):
 
 
 def test_model_file_errors(work, tmp_path, capsys):
-    model = work / "lda.iqa"
-    if not model.exists():
-        main(
-            [
-                "train",
-                "--features",
-                str(work / "train.h5"),
-                "--dev",
-                str(work / "dev.h5"),
-                "--output",
-                str(model),
-                "-q",
-            ]
-        )
+    model = lda_model(work)
     truncated = tmp_path / "t.iqa"
     truncated.write_bytes(model.read_bytes()[:300])
     with pytest.raises(ModelFileError):
