@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 
+from ._estimators import ImageTransformerMixin
 from .errors import ConfigurationError, IQALivenessError
 from .faces import (
     Face,
@@ -209,7 +210,7 @@ def describe_face(
     return est.transform([crop])[0]
 
 
-class ColourTextureFeatures(TransformerMixin, BaseEstimator):
+class ColourTextureFeatures(ImageTransformerMixin, BaseEstimator):
     """Colour-texture histograms of the face in each image, as a scikit-learn transformer.
 
     Stateless: :meth:`fit` only validates the parameters, and :meth:`transform` may be called
@@ -464,15 +465,6 @@ class ColourTextureFeatures(TransformerMixin, BaseEstimator):
             raise exc_type(message)
         return out
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.non_deterministic = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
-        return tags
 
 
 def _error_types() -> dict[str, type[IQALivenessError]]:

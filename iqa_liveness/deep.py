@@ -56,8 +56,9 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 
+from ._estimators import ImageTransformerMixin
 from .errors import (
     ConfigurationError,
     InvalidImageError,
@@ -491,7 +492,7 @@ class OnnxLivenessTest:
         return self.scores_from_logits(self.logits(patches))
 
 
-class DeepFeatures(TransformerMixin, BaseEstimator):
+class DeepFeatures(ImageTransformerMixin, BaseEstimator):
     """Scores of a deep (ONNX) liveness test as features: a scikit-learn transformer.
 
     One row per image: the bona fide score of each network of the sidecar, then the combined
@@ -653,10 +654,3 @@ class DeepFeatures(TransformerMixin, BaseEstimator):
             raise kind(f"image {i}: {records[i].error}")
         return out
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.input_tags.string = True
-        return tags

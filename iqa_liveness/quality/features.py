@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 
+from .._estimators import ImageTransformerMixin
 from ..errors import ConfigurationError, IQALivenessError, MeasureError
 from ..image import ImageInput, as_image_list, load_grey
 from ._context import QualityContext, check_convention, tune_allocator
@@ -137,7 +138,7 @@ def _no_detector(detector: Any) -> bool:
     return detector is None or (isinstance(detector, str) and detector.lower() == "none")
 
 
-class QualityFeatures(TransformerMixin, BaseEstimator):
+class QualityFeatures(ImageTransformerMixin, BaseEstimator):
     """The image-quality measures of Galbally et al. (2014) as a scikit-learn transformer.
 
     Stateless: :meth:`fit` only validates the parameters, and :meth:`transform` may be called
@@ -307,12 +308,3 @@ class QualityFeatures(TransformerMixin, BaseEstimator):
         """Measure names of the output columns, in registry order."""
         return np.asarray(resolve_measures(self.measures), dtype=object)
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.non_deterministic = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
-        return tags
