@@ -1,8 +1,8 @@
 """BIQI: Blind Image Quality Index (Moorthy & Bovik 2010), a two-step framework.
 
 1. **Features.** A 3-level ``db9`` wavelet decomposition of the grey image (PyWavelets'
-   filters and ``symmetric`` extension = MATLAB's default ``sym``; computed in polyphase
-   form with OpenCV, equal to ``pywt.wavedec2`` up to rounding, twice as fast); for each
+   filters and ``symmetric`` extension = MATLAB's default ``sym``; computed as block matrix
+   products, equal to ``pywt.wavedec2`` up to rounding, six times as fast); for each
    level ``p = 1..3`` (finest first) and orientation (horizontal, vertical, diagonal) the
    variance ``sigma^2`` of the subband and the shape ``gamma`` of a generalised Gaussian
    fitted by moment matching: ``rho = sigma^2 / E|x - mu|^2`` matched on the grid
@@ -115,50 +115,81 @@ def _ggd_shape(rho: float) -> float:
     return float(_GAM_GRID[i_lo])
 
 
+#: Outputs per block of the matrix form of the analysis (4 doubles: 32 bytes, the largest
+#: element ``cv2.transpose`` moves as one).
+_BLOCK = 4
+_TAPS = 18  # db9
+
+
 @lru_cache(maxsize=1)
-def _filters() -> tuple[NDArray[np.float64], ...]:
-    """Even and odd taps of the reversed db9 analysis filters (lowpass, highpass)."""
+def _analysis_matrices() -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The db9 analysis of ``b = _BLOCK`` consecutive outputs as a matrix.
+
+    PyWavelets computes ``y[i] = sum_s h[s] x[2i + 1 + s]`` on the extended signal, ``h`` the
+    reversed decomposition filter (18 taps). The outputs ``i = jb .. jb + b - 1`` read the
+    window ``x[2jb + 1 : 2jb + 2b + 17]`` of ``K = 2b + 16`` samples, and
+    ``[lo | hi] = window @ M`` with ``M[2r + s, r] = lo[s]``, ``M[2r + s, b + r] = hi[s]``.
+    Returns ``M`` (K, 2b) and its low and high halves transposed, (b, K) each.
+    """
     w = pywt.Wavelet(_WAVELET)
     lo, hi = np.array(w.dec_lo[::-1]), np.array(w.dec_hi[::-1])
-    return lo[0::2], lo[1::2], hi[0::2], hi[1::2]
+    b = _BLOCK
+    m = np.zeros((2 * b + _TAPS - 2, 2 * b))
+    for r in range(b):
+        m[2 * r : 2 * r + _TAPS, r] = lo
+        m[2 * r : 2 * r + _TAPS, b + r] = hi
+    return m, np.ascontiguousarray(m[:, :b].T), np.ascontiguousarray(m[:, b:].T)
 
 
-def _analysis(p: NDArray[np.float64], axis: int, n_out: int) -> list[NDArray[np.float64]]:
-    """Lowpass and highpass outputs, decimated by 2 along ``axis``, of a padded signal.
+def _windows(a: NDArray[np.float64], axis: int, count: int) -> NDArray[np.float64]:
+    """``count`` windows of ``K`` samples along ``axis``, from sample 1 in steps of ``2b``.
 
-    PyWavelets' ``y[i] = sum_j h[j] x[2i + 1 - j]`` on the extended signal, computed in
-    polyphase form: the odd and even samples are correlated with the even and odd taps of
-    the reversed filter (two half-length filters on half-length signals, cv2's vectorised
-    float64 correlation, no output computed only to be dropped).
+    A read-only strided view: (count, rows, K) for axis 1, (count, K, columns) for axis 0.
     """
-    lo_e, lo_o, hi_e, hi_o = _filters()
+    k = 2 * _BLOCK + _TAPS - 2
+    s0, s1 = a.strides
     if axis == 1:
-        odd, even = np.ascontiguousarray(p[:, 1::2]), np.ascontiguousarray(p[:, 2::2])
+        shape, strides = (count, a.shape[0], k), (2 * _BLOCK * s1, s0, s1)
+        start = a[:, 1:]
     else:
-        odd, even = p[1::2], p[2::2]
-    out: list[NDArray[np.float64]] = []
-    for k_e, k_o in ((lo_e, lo_o), (hi_e, hi_o)):
-        ke, ko = (k_e[None, :], k_o[None, :]) if axis == 1 else (k_e[:, None], k_o[:, None])
-        r = cv2.filter2D(odd, cv2.CV_64F, ke, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-        r2 = cv2.filter2D(even, cv2.CV_64F, ko, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-        cut = (slice(None), slice(n_out)) if axis == 1 else (slice(n_out),)
-        out.append(np.asarray(r[cut] + r2[cut], dtype=np.float64))
-    return out
+        shape, strides = (count, k, a.shape[1]), (2 * _BLOCK * s0, s0, s1)
+        start = a[1:]
+    return np.lib.stride_tricks.as_strided(start, shape, strides, writeable=False)
 
 
 def _dwt2(x: NDArray[np.float64]) -> tuple[NDArray[np.float64], list[NDArray[np.float64]]]:
     """One level of ``pywt.dwt2(x, 'db9', mode='symmetric')``: approximation and
-    (horizontal, vertical, diagonal) details, equal to PyWavelets' up to rounding."""
-    taps = 2 * _filters()[0].size
-    if min(x.shape) < taps:  # the extension reflects more than once: PyWavelets' own rule
+    (horizontal, vertical, diagonal) details, equal to PyWavelets' up to rounding.
+
+    The filtering and decimation of an axis is a banded matrix product, computed by blocks
+    of ``b`` outputs as dense products (:func:`_analysis_matrices`; 24 multiply-adds per
+    output instead of 18, at about three times the rate of a float64 correlation). Rows:
+    the column windows of the padded image times ``M`` give, per block, ``b`` lowpass and
+    ``b`` highpass columns; one ``cv2.transpose`` of ``b``-double elements orders them as
+    ``[lo | hi]``. Columns: the row windows of ``[lo | hi]`` times the low and the high
+    matrix give ``[ll | hl]`` and ``[lh | hh]``; the subbands are views of these.
+    """
+    if min(x.shape) < _TAPS:  # the extension reflects more than once: PyWavelets' own rule
         a, details = pywt.dwt2(x, _WAVELET, mode="symmetric")
         return a, list(details)
-    o0, o1 = ((n + taps - 1) // 2 for n in x.shape)
-    e = taps - 1  # symmetric extension (edge repeated) = cv2's BORDER_REFLECT
-    p = np.asarray(cv2.copyMakeBorder(x, e, e, e, e, cv2.BORDER_REFLECT), dtype=np.float64)
-    lo, hi = _analysis(p, 1, o1)
-    ll, lh = _analysis(lo, 0, o0)
-    hl, hh = _analysis(hi, 0, o0)
+    b, e = _BLOCK, _TAPS - 1  # symmetric extension (edge repeated) = cv2's BORDER_REFLECT
+    m_rows, m_lo, m_hi = _analysis_matrices()
+    o0, o1 = ((n + e) // 2 for n in x.shape)  # output sizes
+    nb0, nb1 = -(-o0 // b), -(-o1 // b)  # blocks; the outputs of a last partial one dropped
+    # samples the windows read: 1 + 2b nb + 16 (up to 2b - 2 beyond the extension: garbage
+    # that only reaches the dropped outputs)
+    x0, x1 = (max(0, 2 * b * nb + e - (n + 2 * e)) for nb, n in zip((nb0, nb1), x.shape))
+    p = np.asarray(cv2.copyMakeBorder(x, e, e + x0, e, e + x1, cv2.BORDER_REFLECT), np.float64)
+    rows = p.shape[0]
+    blocks = np.matmul(_windows(p, 1, nb1), m_rows)  # (nb1, rows, 2b): [lo_b | hi_b]
+    lohi = np.asarray(cv2.transpose(blocks.reshape(nb1, 2 * rows, b))).reshape(rows, -1)
+    win = _windows(lohi, 0, nb0)
+    out = np.empty((2, nb0 * b, lohi.shape[1]))
+    np.matmul(m_lo, win, out=out[0].reshape(nb0, b, -1))
+    np.matmul(m_hi, win, out=out[1].reshape(nb0, b, -1))
+    h = nb1 * b  # first highpass column
+    ll, hl = out[0, :o0, :o1], out[0, :o0, h : h + o1]
+    lh, hh = out[1, :o0, :o1], out[1, :o0, h : h + o1]
     return ll, [lh, hl, hh]
 
 
@@ -167,7 +198,7 @@ def _wavedec2(img: NDArray[np.float64], levels: int) -> list[list[NDArray[np.flo
     out = []
     a = img
     for _ in range(levels):
-        a, details = _dwt2(np.ascontiguousarray(a))
+        a, details = _dwt2(a)
         out.append(details)
     return out
 
