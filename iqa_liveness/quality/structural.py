@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._context import QualityContext
+from ._context import SMOOTHING_SIGMA, QualityContext
 
 __all__ = [
     "SSIM_SIGMA",
@@ -100,42 +100,53 @@ def _ctx_planes(ctx: QualityContext) -> _Planes:
     return ctx.cached("structural.planes32", lambda c: _planes(c.I, c.diff, np.float32))
 
 
-def _ssim_map(p: _Planes) -> NDArray[Any]:
-    """SSIM map in the difference form (dtype of the planes).
+def _ssim_map(p: _Planes, smoothed: bool = False) -> NDArray[Any]:
+    """SSIM map in the difference form (dtype of the planes), on the inner rows.
 
     With ``mu2 = mu1 - mu_D``, ``sigma12 = s11 - c`` and ``sigma2^2 = s11 - 2c + v``
-    (``s11 = var(I)``, ``c = cov(I, D)``, ``v = var(D)``), SSIM is
-    ``(1 - mu_D^2 / L) (1 - v / S)`` with ``L = mu1^2 + mu2^2 + C1`` and
-    ``S = sigma1^2 + sigma2^2 + C2 = 2 (s11 - c) + v + C2``: only the small corrections
-    ``mu_D^2 / L`` and ``v / S`` carry rounding errors, which keeps float32 exact to ~1e-8
-    when ``D`` is small.
+    (``s11 = var(I)``, ``c = cov(I, D)``, ``v = var(D)``), each denominator is its numerator
+    plus a small non-negative term: ``mu1^2 + mu2^2 + C1 = (2 mu1 mu2 + C1) + mu_D^2`` and
+    ``sigma1^2 + sigma2^2 + C2 = (2 sigma12 + C2) + v``. Nothing cancels, which keeps float32
+    exact to ~1e-8 when ``D`` is small.
+
+    Returns the rows whose windows fit in the image, all columns (contiguous); the columns
+    whose windows reach outside are dropped by the caller. ``smoothed``: the distorted image
+    is ``I' = smooth(I)``, which allows a shortcut for ``mu_D`` (below).
     """
     w, s = SSIM_WIN, SSIM_SIGMA
     c1, c2 = (SSIM_K[0] * _L) ** 2, (SSIM_K[1] * _L) ** 2
-    mu_x = _blur(p.x, w, s)
-    mu_d = _blur(p.d, w, s)
-    s11 = _blur(p.xx, w, s)
-    s11 -= mu_x * mu_x
-    c = _blur(p.xd, w, s)
-    c -= mu_x * mu_d
-    mu_dd = mu_d * mu_d
-    v = _blur(p.dd, w, s)
-    v -= mu_dd
+    # mu_D = G * (x - G3 * x) = mu_x - G3 * mu_x on the inner windows (I' = G3 * I with the
+    # same symmetric border): one 3x3 filter instead of an 11x11 one. Its rounding error
+    # (~1e-5 absolute in float32) moves SSIM by ~1e-8 relative (mu_D enters squared).
+    commute = smoothed and min(p.x.shape) >= w
+    mu_x, mu_d, s11, c, v = _local_moments(p, w, s, _inner_rows(p.x.shape[0]), commute)
     mu1 = mu_x
     mu1 += p.offset
     mu2 = mu1 - mu_d
-    lum = mu1 * mu1
-    lum += mu2 * mu2
-    lum += c1
-    s11 -= c
-    s11 *= 2.0
-    s11 += v
-    s11 += c2  # S
-    # (1 - mu_dd / L)(1 - v / S) = (L - mu_dd)(S - v) / (L S)
-    num = (lum - mu_dd) * (s11 - v)
-    lum *= s11
-    num /= lum
-    return _inner(num)
+    num = np.asarray(cv2.multiply(mu1, mu2, scale=2.0))
+    num += c1  # 2 mu1 mu2 + C1
+    np.multiply(mu_d, mu_d, out=mu_d)
+    den = np.add(num, mu_d, out=mu_d)  # mu1^2 + mu2^2 + C1
+    num2 = np.asarray(cv2.addWeighted(s11, 2.0, c, -2.0, c2))  # 2 sigma12 + C2
+    v += num2  # sigma1^2 + sigma2^2 + C2
+    num *= num2
+    den *= v
+    num /= den
+    return num
+
+
+def _inner_rows(h: int) -> slice:
+    """Rows whose SSIM window lies inside the image (all rows if none does)."""
+    pad = (SSIM_WIN - 1) // 2
+    return slice(pad, h - pad) if h > 2 * pad else slice(0, h)
+
+
+def _inner_mean(m: NDArray[Any], width: int) -> float:
+    """Mean of the inner columns of a map of inner rows (all columns if none is inside)."""
+    pad = (SSIM_WIN - 1) // 2
+    if width > 2 * pad:
+        m = m[:, pad : width - pad]
+    return float(cv2.sumElems(np.ascontiguousarray(m))[0]) / m.size  # float64 accumulation
 
 
 def _ssim_map_bob(ref: _F, dis: _F) -> _F:
@@ -155,16 +166,7 @@ def _ssim_map_bob(ref: _F, dis: _F) -> _F:
     den = (mu1 * mu1 + mu2 * mu2 + c1) * (s11 + s22 + c2)
     with np.errstate(divide="ignore", invalid="ignore"):
         m = num / den
-    return _inner(np.where(np.isfinite(m), m, 0.0))
-
-
-def _inner(m: _F) -> _F:
-    """Crop the windows that reach outside the image (keep all if none is inside)."""
-    pad = (SSIM_WIN - 1) // 2
-    h, w = m.shape
-    if h > 2 * pad and w > 2 * pad:
-        return m[pad : h - pad, pad : w - pad]
-    return m
+    return np.where(np.isfinite(m), m, 0.0)[_inner_rows(m.shape[0])]
 
 
 def ssim(reference: ArrayLike, distorted: ArrayLike) -> float:
@@ -207,9 +209,9 @@ def ssim(reference: ArrayLike, distorted: ArrayLike) -> float:
 def _ssim_value(ref: _F, diff: _F, planes: _Planes | None = None) -> float:
     if not diff.any():
         return 1.0  # identical images (exactly 1 whatever the rounding of the filters)
-    p = _planes(ref, diff) if planes is None else planes
-    m = _ssim_map(p)
-    return float(cv2.sumElems(m)[0]) / m.size  # float64 accumulation
+    if planes is None:
+        return _inner_mean(_ssim_map(_planes(ref, diff)), ref.shape[1])
+    return _inner_mean(_ssim_map(planes, smoothed=True), ref.shape[1])
 
 
 def ssim_bob(reference: ArrayLike, distorted: ArrayLike) -> float:
@@ -228,7 +230,7 @@ def ssim_bob(reference: ArrayLike, distorted: ArrayLike) -> float:
     0.1355
     """
     ref, dis = _pair(reference, distorted)
-    return float(_ssim_map_bob(ref, dis).mean())
+    return _inner_mean(_ssim_map_bob(ref, dis), ref.shape[1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,9 +246,15 @@ def _crop(x: NDArray[Any], r: int) -> NDArray[Any]:
     return x[r : h - r, r : w - r]
 
 
-def _sum_log10_1p(x: NDArray[Any]) -> float:
-    """``sum(log10(1 + x))`` for ``x >= 0`` (float32 logarithms, float64 sum)."""
-    t = np.add(x, 1.0, dtype=np.float32)
+def _sum_log10_1p(x: NDArray[Any], r: int) -> float:
+    """``sum(log10(1 + x[:, r:-r]))`` for ``x >= 0`` (float32 logarithms, float64 sum).
+
+    Overwrites ``x`` (float32) to work on whole contiguous rows: the ``r`` columns at each
+    side are set to 0, whose terms are ``log10(1) = 0``.
+    """
+    x[:, :r] = 0.0
+    x[:, x.shape[1] - r :] = 0.0
+    t = np.add(x, 1.0, out=x) if x.dtype == np.float32 else np.add(x, 1.0, dtype=np.float32)
     np.log10(t, out=t)
     return float(cv2.sumElems(t)[0])  # float64 accumulation, 4x faster than numpy's
 
@@ -261,42 +269,81 @@ def _vif_scale(p: _Planes, n: int, sigma: float, exact_flat: bool) -> tuple[floa
     ``exact_flat``, windows where ``x`` is exactly constant get ``s11 = 0`` exactly (in
     float32 the variance of a constant window is rounding noise), as in float64.
 
-    Works on whole rows (contiguous arrays: 2.5x faster than on column-cropped views) and
-    drops the windows that reach outside the image at the sums.
+    Works on whole rows (contiguous arrays: 2.5x faster than on column-cropped views), in
+    place, and drops the windows that reach outside the image at the sums.
     """
     r = (n - 1) // 2
     h, w = p.x.shape
     rows = slice(r, h - r)
-    mu_x = _blur(p.x, n, sigma)[rows]
-    mu_d = _blur(p.d, n, sigma)[rows]
-    s11 = _blur(p.xx, n, sigma)[rows] - mu_x * mu_x
-    c = _blur(p.xd, n, sigma)[rows] - mu_x * mu_d
-    v = _blur(p.dd, n, sigma)[rows] - mu_d * mu_d
+    s11, c, v = _local_moments(p, n, sigma, rows)[2:]
     eps = _VIF_EPS
     s12 = s11 - c
     s2 = s12 - c
     s2 += v
     s2 = _positive(s2)  # max(sigma2^2, 0)
-    # Look for constant windows only if some s11 is within float rounding of 0.
-    if exact_flat and float(s11[:, r : w - r].min()) < _FLAT_TOL * float(np.abs(p.x).max()) ** 2:
-        kernel = np.ones((n, n), np.uint8)
-        spread = np.asarray(cv2.morphologyEx(p.x, cv2.MORPH_GRADIENT, kernel))  # max - min
-        np.copyto(s11, 0.0, where=spread[rows] == 0.0)
+    if exact_flat:
+        _zero_flat_windows(s11, p.x, n)
     s1 = _positive(s11, eps)  # negative or below 1e-10: no reference variance, terms 0
     den_g = s1 + eps
-    g = _positive(s12 / den_g)  # negative gain: 0
+    g = _positive(np.divide(s12, den_g, out=s12))  # negative gain: 0
     np.copyto(g, 0.0, where=s2 < eps)  # no distorted variance: gain 0
-    sv = v * s1
-    sv -= c * c
-    sv += eps * s2
+    sv = np.multiply(v, s1, out=v)
+    sv -= np.multiply(c, c, out=c)
+    s2 *= eps
+    sv += s2
     sv /= den_g
     np.maximum(sv, eps, out=sv)
     sv += VIF_SIGMA_N2
     g *= g
     g *= s1
     g /= sv
-    s1 /= VIF_SIGMA_N2
-    return _sum_log10_1p(g[:, r : w - r]), _sum_log10_1p(s1[:, r : w - r])
+    s1 *= 1.0 / VIF_SIGMA_N2
+    return _sum_log10_1p(g, r), _sum_log10_1p(s1, r)
+
+
+def _local_moments(
+    p: _Planes, n: int, sigma: float, rows: slice, commute: bool = False
+) -> tuple[Any, ...]:
+    """``mean(x)``, ``mean(d)``, ``var(x)``, ``cov(x, d)``, ``var(d)`` in n x n Gaussian
+    windows (symmetric border), on ``rows``."""
+    full = _blur(p.x, n, sigma)
+    mu_x = full[rows]
+    if commute:  # mu_d = mu_x - G3 * mu_x on the windows inside the image
+        mu_d = (full - _blur(full, 3, SMOOTHING_SIGMA))[rows]
+    else:
+        mu_d = _blur(p.d, n, sigma)[rows]
+    t = mu_x * mu_x
+    s11 = _blur(p.xx, n, sigma)[rows]
+    s11 -= t
+    c = _blur(p.xd, n, sigma)[rows]
+    c -= np.multiply(mu_x, mu_d, out=t)
+    v = _blur(p.dd, n, sigma)[rows]
+    v -= np.multiply(mu_d, mu_d, out=t)
+    return mu_x, mu_d, s11, c, v
+
+
+def _zero_flat_windows(s11: NDArray[Any], x: NDArray[Any], n: int) -> None:
+    """Set ``s11`` to 0 where the n x n window of ``x`` is exactly constant.
+
+    Looked for only if some ``s11`` is within float32 rounding of 0. A window is constant
+    when every 2 x 2 block inside it is: a uint8 mask of the non-constant blocks, dilated over
+    (n - 1) x (n - 1) blocks, is 0 exactly there (4x cheaper than a float max - min filter).
+    """
+    lo, hi = cv2.minMaxLoc(x)[:2]
+    if cv2.minMaxLoc(s11)[0] >= _FLAT_TOL * max(-lo, hi) ** 2:
+        return
+    a, b = x[:-1], x[1:]
+    step = cv2.compare(a, b, cv2.CMP_NE)  # block rows differ vertically
+    step = step[:, :-1]  # (h - 1, w - 1): block (i, j) is not constant
+    for rows in (a, b):
+        cv2.bitwise_or(step, cv2.compare(rows[:, :-1], rows[:, 1:], cv2.CMP_NE), dst=step)
+    kernel = np.ones((n - 1, n - 1), np.uint8)
+    busy = cv2.dilate(step, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    # window (i, j) is constant iff blocks (i..i+n-2, j..j+n-2) are: busy[i, j] == 0
+    h, w = x.shape
+    flat = busy[: h - n + 1, : w - n + 1] == 0
+    r = (n - 1) // 2
+    np.copyto(s11[:, r : w - r], 0.0, where=flat)
 
 
 def _positive(x: NDArray[Any], floor: float = 0.0) -> NDArray[Any]:
@@ -374,7 +421,7 @@ def vif(reference: ArrayLike, distorted: ArrayLike) -> float:
 def ctx_ssim(ctx: QualityContext) -> float:
     """SSIM of ``I`` and ``I'``; ``"bob"`` reproduces bob's ``sigma2^2`` bug."""
     if ctx.convention == "bob":
-        return float(_ssim_map_bob(ctx.I, ctx.smoothed).mean())
+        return _inner_mean(_ssim_map_bob(ctx.I, ctx.smoothed), ctx.shape[1])
     # I' is close to I: float32 is exact to ~1e-8 in the difference form (see _ssim_map)
     if not ctx.diff.any():
         return 1.0
