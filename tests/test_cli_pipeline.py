@@ -200,7 +200,10 @@ def test_predict_images_video_and_bad_file(work, tmp_path, capsys):
     assert main(["predict", "--model", str(model), str(live), str(bad)]) == 4
     out = capsys.readouterr()
     assert str(live) in out.out and "bad.png" in out.err
-    assert main(["predict", "--model", str(model), str(bad), "-q"]) == 3
+    assert main(["predict", "--model", str(model), str(bad), "-q", "--json"]) == 3
+    (failed,) = _json(capsys)["results"]
+    assert failed["kind"] == "image" and failed["score"] is None
+    assert failed["error"] == "ImageReadError"
 
 
 def test_fuse_models_and_csv(work, tmp_path, capsys):

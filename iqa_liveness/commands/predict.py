@@ -115,9 +115,14 @@ def predict_one(
     )
     from ..errors import IQALivenessError
 
-    out: dict[str, Any] = {"input": path, "threshold": threshold}
+    is_video = Path(path).suffix.lower() in VIDEO_EXTENSIONS
+    out: dict[str, Any] = {
+        "input": path,
+        "kind": "video" if is_video else "image",
+        "threshold": threshold,
+    }
     try:
-        if Path(path).suffix.lower() in VIDEO_EXTENSIONS:
+        if is_video:
             n = video_frame_count(path)
             frames = select_frames(n, every=args.every, max_frames=args.max_frames)
             rows: list[dict[str, Any]] = []
@@ -131,7 +136,6 @@ def predict_one(
                     continue
                 rows.append({"frame": index, "score": s, "decision": _decision(s, threshold)})
             out.update(
-                kind="video",
                 frames=rows,
                 n_frames=len(rows),
                 n_frames_failed=len(failed),
@@ -146,7 +150,7 @@ def predict_one(
             score = float(values.mean() if args.aggregate == "mean" else np.median(values))
         else:
             score, scale = scorer(path)
-            out.update(kind="image", scale=scale)
+            out.update(scale=scale)
         out.update(score=score, decision=_decision(score, threshold))
     except (IQALivenessError, _AllFramesFailed) as exc:
         out.update(score=None, decision=None, error=type(exc).__name__, reason=str(exc))
