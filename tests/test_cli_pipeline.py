@@ -383,8 +383,15 @@ def test_store_without_features_and_external_fusion_in_predict(work, tmp_path, c
         w.writerow(["sample_id", "label", "subject", "cnn", "vendor"])
         for i in range(40):
             y = i % 2
-            w.writerow([f"s{i}", "bona_fide" if y else "attack", f"p{i % 8}",
-                        y + rng.normal(), y + rng.normal()])
+            w.writerow(
+                [
+                    f"s{i}",
+                    "bona_fide" if y else "attack",
+                    f"p{i % 8}",
+                    y + rng.normal(),
+                    y + rng.normal(),
+                ]
+            )
     ext = tmp_path / "ext.iqa"
     assert main(["fuse", "--dev", str(dev), "--output", str(ext), "-q"]) == 0
     live = sorted((work / "data" / "live").rglob("*.png"))[0]
