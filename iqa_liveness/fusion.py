@@ -169,8 +169,10 @@ def read_score_csv(path: str | os.PathLike[str], id_column: str | None = None) -
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             text = f.read()
+    except FileNotFoundError as exc:
+        raise ScoreError(f"score file {path} does not exist") from exc
     except OSError as exc:
-        raise ScoreError(f"cannot read score file {path}: {exc}") from exc
+        raise ScoreError(f"cannot read score file {path}: {exc.strerror or exc}") from exc
     first = text.split("\n", 1)[0]
     delim = max([",", ";", "\t"], key=first.count)
     rows = [r for r in csv.reader(text.splitlines(), delimiter=delim) if r and any(r)]

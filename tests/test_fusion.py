@@ -76,8 +76,10 @@ def test_csv_missing_id_column(tmp_path):
     p.write_text("id,cnn\na,1\n")
     with pytest.raises(ScoreError, match="no id column 'sample'"):
         read_score_csv(p, id_column="sample")
-    with pytest.raises(ScoreError, match="cannot read"):
+    with pytest.raises(ScoreError, match=r"absent\.csv does not exist$"):
         read_score_csv(tmp_path / "absent.csv")
+    with pytest.raises(ScoreError, match="cannot read score file .*: Is a directory$"):
+        read_score_csv(tmp_path)
 
 
 def test_join_scores_matches_ids_and_reports_missing():
