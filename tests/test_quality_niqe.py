@@ -248,3 +248,26 @@ def test_pair_product_is_the_in_block_circshift(shift):
             blk = c[i * bh : (i + 1) * bh, j * bw : (j + 1) * bw]
             ref = blk * np.roll(blk, shift, axis=(0, 1))
             np.testing.assert_array_equal(got[i * bh : (i + 1) * bh, j * bw : (j + 1) * bw], ref)
+
+
+@pytest.mark.parametrize("bh, bw", [(1, 1), (1, 3), (3, 1), (2, 2), (4, 6), (5, 7)])
+def test_block_stats_equal_the_product_images(bh, bw):
+    # the sums of the AGGD fit from dot products of |c|, c^2, c|c|, sign(c) agree with the
+    # product images of _pair_product, also with exact zeros and one-element blocks
+    rng = np.random.default_rng(bh * 10 + bw)
+    c = rng.normal(size=(3 * bh, 2 * bw))
+    c[rng.uniform(size=c.shape) < 0.2] = 0.0
+    arrays = [c] + [N._pair_product(c, bh, bw, dr, dc) for dr, dc in N._SHIFTS]
+    blocks = [p.reshape(3, bh, 2, bw).transpose(0, 2, 1, 3).reshape(6, bh * bw) for p in arrays]
+    ref = [
+        np.concatenate([(b < 0).sum(axis=1) for b in blocks]),
+        np.concatenate([(b > 0).sum(axis=1) for b in blocks]),
+        np.concatenate([(np.minimum(b, 0) ** 2).sum(axis=1) for b in blocks]),
+        np.concatenate([(np.maximum(b, 0) ** 2).sum(axis=1) for b in blocks]),
+        np.concatenate([np.abs(b).sum(axis=1) for b in blocks]),
+    ]
+    got = N._block_stats(c, bh, bw)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])
+    for g, r in zip(got[2:], ref[2:]):
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)

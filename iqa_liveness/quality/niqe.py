@@ -237,34 +237,8 @@ def _aggd_from_sums(
     return alpha, beta_l, beta_r, valid
 
 
-def _block_sums(x4: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
-    """Per-block sums needed by the AGGD fit; ``x4`` has shape ``(nr, bh, nc, bw)``.
-
-    With ``a = |x|``: ``sum a``, ``sum a^2`` and ``sum x a`` (the squares of the positive
-    values minus those of the negative ones) give both one-sided sums of squares; counts of
-    negative and positive values. Sums run over a block's rows first (contiguous rows;
-    products summed by einsum without a product array), then over its columns; counts
-    accumulate in uint8 over at most 255 rows.
-    """
-    nr, bh, nc, bw = x4.shape
-    x = x4.reshape(nr, bh, nc * bw)
-    a = np.abs(x)
-    cols = np.stack([a.sum(axis=1), np.einsum("abc,abc->ac", a, a), np.einsum("abc,abc->ac", x, a)])
-    s_abs, s_sq, s_sgn = cols.reshape(3, nr, nc, bw).sum(axis=3).reshape(3, -1)
-    s_left = np.maximum((s_sq - s_sgn) * 0.5, 0.0)
-    s_right = np.maximum((s_sq + s_sgn) * 0.5, 0.0)
-    acc = np.uint8 if bh <= 255 else np.int64
-    counts = []
-    for mask in (x < 0, x > 0):
-        per_col = mask.view(np.uint8).sum(axis=1, dtype=acc)
-        counts.append(per_col.reshape(nr, nc, bw).sum(axis=2, dtype=np.int64).ravel())
-    return (
-        counts[0].astype(np.float64),
-        counts[1].astype(np.float64),
-        s_left,
-        s_right,
-        s_abs,
-    )
+#: In-block circular shifts ``[dr dc]`` of the paired products (``circshift`` arguments).
+_SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 
 def _pair_product(
@@ -273,10 +247,8 @@ def _pair_product(
     """``block .* circshift(block, [dr dc])`` for every ``bh x bw`` block of ``c`` (``dr`` in
     {0, 1}, ``dc`` in {-1, 0, 1}), as one 2-D array.
 
-    One product of the flattened image with itself shifted by ``dr * W + dc`` (contiguous,
-    vectorised), right everywhere but in the rows and columns where the shift wraps around
-    inside a block (every ``bh``-th row, every ``bw``-th column); those are then redone with
-    their in-block partners.
+    The definition the block sums of :func:`_shift_sums` implement without forming the
+    products; kept as their reference (the tests compare the two).
     """
     c = np.ascontiguousarray(c)
     h, w = c.shape
@@ -298,26 +270,117 @@ def _pair_product(
     return out
 
 
+def _rowdot(x: NDArray[Any], y: NDArray[Any]) -> NDArray[np.float64]:
+    """Dot products along the last axis (small arrays)."""
+    out: NDArray[np.float64] = np.einsum("...i,...i->...", x, y, dtype=np.float64)
+    return out
+
+
+def _shift_sums(x: NDArray[Any], bh: int, bw: int) -> NDArray[np.float64]:
+    """``sum(block .* circshift(block, [dr dc]))`` for the four :data:`_SHIFTS`.
+
+    ``x`` has shape ``(..., n_blocks, bh * bw)``: blocks flattened row-major, one per row.
+    Returns shape ``(..., 4, n_blocks)``. Shifting a flattened block by ``dr * bw + dc``
+    pairs every element with its in-block partner except in the first row (``dr = 1``) and
+    in the first or last column (``dc = +-1``), where the circular shift wraps around; the
+    sums are one dot product of the flattened blocks with their shifted selves (BLAS,
+    batched over blocks) plus the corrections of those wrapped rows and columns.
+    """
+    n = bh * bw
+    out = np.empty((*x.shape[:-2], 4, x.shape[-2]))
+    for k, (dr, dc) in enumerate(_SHIFTS):
+        o = min(dr * bw + dc, n)
+        out[..., k, :] = (x[..., None, o:] @ x[..., : n - o, None])[..., 0, 0]
+    x4 = x.reshape(*x.shape[:-1], bh, bw)
+    first_col, last_col = x4[..., 0], x4[..., bw - 1]
+    first_row, last_row = x4[..., 0, :], x4[..., bh - 1, :]
+    # x[r, 0] x[r - k, bw-1] (k = 0, 1, 2) and x[r, bw-1] x[r-1, 0] summed over the rows
+    p0 = _rowdot(first_col, last_col)
+    p1 = _rowdot(first_col[..., 1:], last_col[..., :-1])
+    p2 = _rowdot(first_col[..., 2:], last_col[..., :-2])
+    p1m = _rowdot(last_col[..., 1:], first_col[..., :-1])
+    out[..., 0, :] += p0 - p1
+    out[..., 1, :] += _rowdot(first_row, last_row)
+    out[..., 2, :] += p1 - p2 + _rowdot(first_row, np.roll(last_row, 1, axis=-1))
+    out[..., 3, :] += p1m - p0 + _rowdot(first_row, np.roll(last_row, -1, axis=-1))
+    return out
+
+
+@lru_cache(maxsize=16)
+def _partners(bh: int, bw: int) -> NDArray[np.intp]:
+    """Flat in-block index of each element's partner under each shift, shape ``(4, bh*bw)``."""
+    r, c = np.divmod(np.arange(bh * bw), bw)
+    out = np.stack([((r - dr) % bh) * bw + (c - dc) % bw for dr, dc in _SHIFTS])
+    out.flags.writeable = False
+    return out
+
+
+def _block_stats(coef: NDArray[np.float64], bh: int, bw: int) -> tuple[NDArray[np.float64], ...]:
+    """The sums of the AGGD fit (see :func:`_aggd_from_sums`) for the ``bh x bw`` blocks of
+    ``coef`` and of its four paired products, shape ``(5 * n_blocks,)`` each (coefficients
+    first, then the products in :data:`_SHIFTS` order; blocks row-major).
+
+    With ``a = |c|``, ``q = c^2``, ``s = c |c|`` and ``g = sign(c)`` of each coefficient, a
+    product ``p = c_i c_j`` has ``|p| = a_i a_j``, ``p^2 = q_i q_j``, ``p |p| = s_i s_j`` and
+    ``sign(p) = g_i g_j``: every block sum of a product is a sum of products of two such
+    arrays (:func:`_shift_sums`), so no product image is formed. The one-sided sums of
+    squares are ``(sum p^2 -+ sum p|p|) / 2``; the counts of negative and positive values
+    are ``(n_nonzero -+ sum sign) / 2``, the non-zero count corrected for the (rare) exact
+    zeros from a sparse list.
+    """
+    nr, nc = coef.shape[0] // bh, coef.shape[1] // bw
+    n, nb = bh * bw, nr * nc
+    cb = np.empty((nb, n))  # blocks flattened, one per row
+    cb.reshape(nr, nc, bh, bw)[...] = (
+        coef[: nr * bh, : nc * bw].reshape(nr, bh, nc, bw).transpose(0, 2, 1, 3)
+    )
+    x = np.empty((3, nb, n))
+    a, q, s = x
+    np.abs(cb, out=a)
+    np.multiply(cb, cb, out=q)
+    np.multiply(cb, a, out=s)
+    pos, neg = cb > 0, cb < 0
+    g = np.subtract(pos.view(np.int8), neg.view(np.int8)).astype(np.float32)  # exact sums
+    ones = np.ones(n)
+    base = (x.reshape(3 * nb, n) @ ones).reshape(3, 1, nb)
+    sums = np.concatenate([base, _shift_sums(x, bh, bw)], axis=1)
+    s_abs, s_sq, s_sgn = sums.reshape(3, 5 * nb)
+    gf = np.concatenate([(g @ ones.astype(np.float32))[None], _shift_sums(g, bh, bw)]).ravel()
+    n_nonzero = np.full(5 * nb, float(n))
+    nz_blocks = (g[:, None, :] @ g[:, :, None])[:, 0, 0]  # non-zero values per block
+    if np.any(nz_blocks < n):
+        zi = np.flatnonzero(cb == 0)
+        zb, zt = np.divmod(zi, n)
+        zero = np.zeros((nb, n), dtype=bool)
+        zero[zb, zt] = True
+        n_zero = np.bincount(zb, minlength=nb)
+        # a product is zero where either factor is: 2 n_zero minus the pairs of two zeros
+        both = zero[zb, _partners(bh, bw)[:, zt]]  # (4, number of zeros)
+        shift = np.broadcast_to(np.arange(4)[:, None] * nb, both.shape)
+        n_both = np.bincount((shift + zb)[both], minlength=4 * nb).reshape(4, nb)
+        n_nonzero -= np.concatenate([n_zero[None], 2 * n_zero - n_both]).ravel()
+    n_left = (n_nonzero - gf) * 0.5
+    n_right = (n_nonzero + gf) * 0.5
+    s_left = np.maximum((s_sq - s_sgn) * 0.5, 0.0)
+    s_right = np.maximum((s_sq + s_sgn) * 0.5, 0.0)
+    return n_left, n_right, s_left, s_right, s_abs
+
+
 def _block_features(coef: NDArray[np.float64], bh: int, bw: int) -> NDArray[np.float64]:
     """18 features per block (row-major block order), NaN rows for undefined fits."""
-    nr, nc = coef.shape[0] // bh, coef.shape[1] // bw
-    c4 = coef[: nr * bh, : nc * bw].reshape(nr, bh, nc, bw)
+    nb = (coef.shape[0] // bh) * (coef.shape[1] // bw)
     n = bh * bw
-    sums = [_block_sums(c4)]
-    # circshift [0 1], [1 0], [1 1], [1 -1] inside each block
-    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        prod = _pair_product(coef[: nr * bh, : nc * bw], bh, bw, dr, dc)
-        sums.append(_block_sums(prod.reshape(c4.shape)))
     # one AGGD fit for the five arrays' blocks
-    stacked = [np.concatenate([s[k] for s in sums]) for k in range(5)]
-    alpha, bl, br, valid = (v.reshape(5, -1) for v in _aggd_from_sums(n, *stacked))
+    alpha, bl, br, valid = (
+        v.reshape(5, -1) for v in _aggd_from_sums(n, *_block_stats(coef, bh, bw))
+    )
     a = np.where(valid[1:], alpha[1:], 1.0)
     mean = (br[1:] - bl[1:]) * (_gamma(2.0 / a) / _gamma(1.0 / a))
-    feats = np.empty((nr * nc, 18))
+    feats = np.empty((nb, 18))
     feats[:, 0] = alpha[0]
     feats[:, 1] = (bl[0] + br[0]) / 2.0
     pairs = np.stack([alpha[1:], mean, bl[1:], br[1:]], axis=2)  # (shift, block, parameter)
-    feats[:, 2:] = pairs.transpose(1, 0, 2).reshape(nr * nc, 16)
+    feats[:, 2:] = pairs.transpose(1, 0, 2).reshape(nb, 16)
     ok = valid.all(axis=0)
     feats[~ok] = np.nan
     return feats
