@@ -220,6 +220,9 @@ class AdaptationReport:
         Fusion weight of each test (fused models).
     warnings : list of str
         Sample-size warnings.
+    n_failed : int
+        Samples of the feature store that could not be extracted (no face, unreadable...):
+        not used; set by :func:`adapt_features`.
     """
 
     mode: str
@@ -235,6 +238,7 @@ class AdaptationReport:
     source_weight: float = 0.0
     weights: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    n_failed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -258,6 +262,10 @@ class AdaptationReport:
             f"FAR {r('far')}, FRR {r('frr')}, HTER {r('hter')}",
             f"threshold {self.threshold:.6g}",
         ]
+        if self.n_failed:
+            lines.insert(
+                1, f"{self.n_failed} captures failed extraction and were not used (see the store)"
+            )
         per = self.samples_per_group
         if len(per) <= 30:
             items = ", ".join(f"{g} {c['bona_fide']}/{c['attack']}" for g, c in per.items())
@@ -813,6 +821,7 @@ def adapt_features(
     w, h = fs.attrs.get("image_width"), fs.attrs.get("image_height")
     if w and h:
         new = replace(new, working_size=(int(h), int(w)))
+    report.n_failed = len(fs.failed.get("sample_id", ()))
     return new, report
 
 

@@ -236,7 +236,7 @@ def test_read_groups_csv(tmp_path):
         read_groups_csv(tmp_path / "bad.csv", ["a"])
 
 
-def write_store(path, X, y, g, attrs=None):
+def write_store(path, X, y, g, attrs=None, failed=None):
     from iqa_liveness.store import ExtractorInfo, merge_shards, shard_dir, write_shard
 
     n = y.size
@@ -253,7 +253,7 @@ def write_store(path, X, y, g, attrs=None):
         infos.append(ExtractorInfo(ex, tuple(names)))
         feats[ex] = X[:, cols]
     write_shard(shard_dir(path), "s0", samples=samples, features=feats, extractors=infos,
-                attrs=attrs)
+                attrs=attrs, failed=failed)
     merge_shards(path)
     return ids
 
@@ -300,6 +300,33 @@ def test_adapted_model_works_at_the_captures_resolution(source_model, tmp_path):
     unsized = tmp_path / "unsized.h5"
     write_store(unsized, X, y, g)
     assert adapt_features(src, unsized, None, "threshold", n_boot=20)[0].working_size == (480, 640)
+
+
+def test_failed_captures_are_counted_not_used(source_model, tmp_path, capsys):
+    from iqa_liveness.cli import main
+
+    X, y, g = make_set(shift=1.5, seed=11)
+    bad = ["live/dark.png", "spoof/blur.png", "live/cut.png"]
+    failed = {"sample_id": bad, "source": bad, "frame_index": [None] * 3,
+              "label": ["bona_fide", "attack", "bona_fide"], "extractor": ["a"] * 3,
+              "error": ["NoFaceError"] * 3, "reason": ["no face found"] * 3}
+    store = tmp_path / "own.h5"
+    write_store(store, X, y, g, failed=failed)
+    new, rep = adapt_features(source_model, store, None, "threshold", n_boot=20)
+    clean = tmp_path / "clean.h5"
+    write_store(clean, X, y, g)
+    same, rep0 = adapt_features(source_model, clean, None, "threshold", n_boot=20)
+    assert (rep.n_failed, rep0.n_failed) == (3, 0)
+    assert rep.counts == rep0.counts == {"bona_fide": 60, "attack": 60}
+    assert new.threshold == same.threshold
+    assert "3 captures failed extraction" in rep.summary()
+    assert "failed extraction" not in rep0.summary()
+    model, out, report = tmp_path / "m.zip", tmp_path / "a.zip", tmp_path / "r.json"
+    save_model(source_model, model)
+    assert main(["adapt", "--model", str(model), "--features", str(store), "--output", str(out),
+                 "--report", str(report), "--bootstrap", "20"]) == 0
+    assert json.loads(report.read_text())["n_failed"] == 3
+    assert "3 captures failed extraction" in capsys.readouterr().err
 
 
 def test_fusion_weights_are_non_negative(source_model):
