@@ -392,3 +392,31 @@ def test_property_finite_and_bounded(h, w, seed, scale, conv):
     assert v["TED"] <= 1.0 and v["TCD"] <= 1.0
     if conv == "standard":
         assert v["GPE"] <= np.pi**2 * (1 + 1e-6)
+
+
+# -- fast paths equal the dense definitions ---------------------------------------------------
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (2, 2), (9, 8), (24, 31), (40, 17)])
+def test_harris_from_shared_gradient_is_bitwise_the_response(shape):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    cells = rng.integers(0, 3, (shape[0] // 3 + 1, shape[1] // 3 + 1))
+    blocks = np.kron(cells, np.ones((3, 3)))[: shape[0], : shape[1]] * 80.0
+    for x in (rng.uniform(0, 255, shape), blocks, smooth(blocks)):
+        x32 = x.astype(np.float32)
+        padded = ed._harris_padded(*ed._twice_gradient(x32))
+        assert np.array_equal(padded[1:-1, 1:-1], ed.harris_response(x))
+        assert not padded[0].any() and not padded[-1].any()
+        assert not padded[:, 0].any() and not padded[:, -1].any()
+        # the corner count by candidates equals the dense map (plateaus: ties accepted)
+        assert ed._count_corners(padded) == int(ed.harris_corners(x).sum())
+
+
+def test_corner_count_on_plateaus_and_borders():
+    # equal maxima side by side are all corners (each equals its 3x3 maximum)
+    r = np.zeros((8, 9), np.float32)
+    r[3, 3] = r[3, 4] = 5.0  # a two-pixel plateau
+    r[0, 0] = 4.0  # a corner on the border
+    r[6, 7] = 0.04  # below 1 % of the maximum: not a corner
+    padded = np.pad(r, 1)
+    assert ed._count_corners(padded) == 3
+    assert ed._count_corners(np.zeros((5, 5), np.float32)) == 0
+    assert ed._count_corners(np.pad(-np.ones((3, 3), np.float32), 1)) == 0

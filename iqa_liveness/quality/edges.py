@@ -286,15 +286,8 @@ def sobel_edge_map(image: ArrayLike, convention: str = "standard") -> _B:
     x = _image(image)
     if conv == "bob":
         return _edges_bob(*_sobel_bob(x))
-    return _edges_standard(*_sobel_standard(x))
-
-
-def _sobel_standard(x: NDArray[np.floating[Any]]) -> tuple[_F32, _F32]:
-    """Signed Sobel responses along columns and rows (float32, replicated border)."""
-    x32 = x if x.dtype == np.float32 else x.astype(np.float32)
-    bx = cv2.Sobel(x32, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE)
-    by = cv2.Sobel(x32, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE)
-    return cast(_F32, bx), cast(_F32, by)
+    h, w = x.shape
+    return _edge_rows(x.astype(np.float32)).reshape(h, w + 2)[:, 1:-1].copy()
 
 
 def _sobel_bob(x: _F) -> tuple[_F, _F]:
@@ -325,32 +318,44 @@ def _local_max_tests(b: _F, ties: bool) -> tuple[_B, _B, _B, _B]:
     return gt_left, gt_right, gt_up, gt_down
 
 
-def _edges_standard(bx: _F32, by: _F32) -> _B:
-    """Standard edge map from the signed Sobel responses.
+def _edge_rows(x32: _F32) -> _B:
+    """Standard edge map of a float32 image, flat, over the rows of the image padded by one
+    column on each side (shape ``H * (W + 2)``; the padding columns are False).
 
-    The thinning tests run on the candidates only (pixels above the threshold, about 5% of
-    a face frame), gathered from a copy of ``b`` padded with -1 (lower than any ``b``: a
-    neighbour outside the image counts as lower).
+    The Sobel responses and the strength ``b`` are written inside padded buffers, ``b``'s
+    border being -1, lower than any ``b`` (a neighbour outside the image counts as lower):
+    every neighbour test is then one contiguous comparison of the flat buffer with itself
+    shifted by 1 or ``W + 2``.
     """
-    b = bx * bx
-    b += by * by
-    h, w = b.shape
+    h, w = x32.shape
+    step = w + 2
+    bx_p, by_p, b_p = np.empty((3, h + 2, step), np.float32)
+    bx, by, b = bx_p[1:-1, 1:-1], by_p[1:-1, 1:-1], b_p[1:-1, 1:-1]
+    cv2.Sobel(x32, cv2.CV_32F, 1, 0, dst=bx, ksize=3, borderType=cv2.BORDER_REPLICATE)
+    cv2.Sobel(x32, cv2.CV_32F, 0, 1, dst=by, ksize=3, borderType=cv2.BORDER_REPLICATE)
+    # cv2 rather than numpy for the strided views (the same IEEE float32 operations)
+    cv2.multiply(bx, bx, dst=b)
+    cv2.add(b, cv2.multiply(by, by), dst=b)
     thr = np.float32(EDGE_THRESHOLD_SCALE * float(cv2.sumElems(b)[0]) / b.size)
-    cand = np.flatnonzero(b > thr)
-    out = np.zeros(b.shape, dtype=bool)
-    if cand.size == 0:
-        return out
-    padded = cv2.copyMakeBorder(b, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=-1.0).ravel()
-    p = cand + (w + 3) + 2 * (cand // w)  # index in the padded image
-    c = padded[p]
-    ax = np.abs(bx.ravel()[cand])
-    ay = np.abs(by.ravel()[cand])
+    b_p[0] = b_p[-1] = -1.0
+    b_p[:, 0] = b_p[:, -1] = -1.0
+    f = b_p.ravel()
+    n = f.size - step  # the rows 1..H of the padded buffers: [step, n)
+    c = f[step:n]
+    ax = np.abs(bx_p.ravel()[step:n])  # (the padding columns give False below: c = -1)
+    ay = np.abs(by_p.ravel()[step:n])
+    edge, vertical, test = np.empty((3, c.size), dtype=bool)
     # a maximum along rows where |gx| >= |gy| (tie with the left neighbour accepted) ...
-    horizontal = (ax >= ay) & (c >= padded[p - 1]) & (c > padded[p + 1])
+    np.greater_equal(ax, ay, out=edge)
+    edge &= np.greater_equal(c, f[step - 1 : n - 1], out=test)
+    edge &= np.greater(c, f[step + 1 : n + 1], out=test)
     # ... or along columns where |gy| >= |gx| (tie with the upper neighbour accepted)
-    vertical = (ay >= ax) & (c >= padded[p - (w + 2)]) & (c > padded[p + (w + 2)])
-    out.ravel()[cand[horizontal | vertical]] = True
-    return out
+    np.greater_equal(ay, ax, out=vertical)
+    vertical &= np.greater_equal(c, f[: n - step], out=test)
+    vertical &= np.greater(c, f[2 * step :], out=test)
+    edge |= vertical
+    edge &= np.greater(c, thr, out=test)
+    return edge
 
 
 def _edges_bob(bx: _F, by: _F) -> _B:
@@ -363,10 +368,13 @@ def _edges_bob(bx: _F, by: _F) -> _B:
     return strong & (horizontal | vertical)
 
 
-def _ted_from_maps(e_ref: _B, e_dis: _B, convention: str) -> float:
-    if convention == "bob":
-        return abs(int(np.count_nonzero(e_ref)) - int(np.count_nonzero(e_dis))) / e_ref.size
-    return int(np.count_nonzero(e_ref != e_dis)) / e_ref.size
+def _ted_bob(e_ref: _B, e_dis: _B) -> float:
+    return abs(int(np.count_nonzero(e_ref)) - int(np.count_nonzero(e_dis))) / e_ref.size
+
+
+def _ted_standard(ref32: _F32, dis32: _F32) -> float:
+    """Standard TED of two float32 images: pixels that are an edge in one image only."""
+    return int(np.count_nonzero(_edge_rows(ref32) != _edge_rows(dis32))) / ref32.size
 
 
 def total_edge_difference(
@@ -414,7 +422,9 @@ def total_edge_difference(
     """
     conv = check_convention(convention)
     ref, dis = _pair(reference, distorted)
-    return _ted_from_maps(sobel_edge_map(ref, conv), sobel_edge_map(dis, conv), conv)
+    if conv == "bob":
+        return _ted_bob(sobel_edge_map(ref, conv), sobel_edge_map(dis, conv))
+    return _ted_standard(ref.astype(np.float32), dis.astype(np.float32))
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,25 +469,40 @@ def harris_response(image: ArrayLike, convention: str = "standard") -> NDArray[n
     return _harris_standard(x)
 
 
-def _structure_response(ix: NDArray[Any], iy: NDArray[Any], k: float) -> NDArray[Any]:
-    depth = cv2.CV_32F if ix.dtype == np.float32 else cv2.CV_64F
-    g = _G5.astype(ix.dtype)
+def _structure_response(
+    ixx: NDArray[Any],
+    iyy: NDArray[Any],
+    ixy: NDArray[Any],
+    k: float,
+    out: NDArray[Any] | None = None,
+    scratch: NDArray[Any] | None = None,
+) -> NDArray[Any]:
+    """Harris response from the derivative products (which are overwritten), into ``out``
+    (default: ``ixx``); ``scratch``, an array like them, saves an allocation."""
+    depth = cv2.CV_32F if ixx.dtype == np.float32 else cv2.CV_64F
+    g = _G5.astype(ixx.dtype)
 
     def window(z: NDArray[Any]) -> NDArray[Any]:
-        return cast(NDArray[Any], cv2.sepFilter2D(z, depth, g, g, borderType=cv2.BORDER_REPLICATE))
+        # in place: the filter reads each source row before it writes the output row
+        return cast(
+            NDArray[Any],
+            cv2.sepFilter2D(z, depth, g, g, dst=z, borderType=cv2.BORDER_REPLICATE),
+        )
 
-    a = window(ix * ix)
-    b = window(iy * iy)
-    ix *= iy
-    c = window(ix)
-    s = a + b
+    a = window(ixx)
+    b = window(iyy)
+    c = window(ixy)
+    s = np.add(a, b, out=scratch)
     a *= b
     c *= c
     a -= c
     s *= s
-    s *= ix.dtype.type(k)
-    a -= s
-    return a
+    s *= ixx.dtype.type(k)
+    if out is None:
+        a -= s
+        return a
+    # cv2 rather than numpy to write into a strided view (the same IEEE subtraction)
+    return cast(NDArray[Any], cv2.subtract(a, s, dst=out))
 
 
 def _differences(x: _F32) -> tuple[_F32, _F32]:
@@ -498,8 +523,63 @@ def _differences(x: _F32) -> tuple[_F32, _F32]:
 
 
 def _harris_standard(x: NDArray[np.floating[Any]]) -> _F32:
-    x32 = np.ascontiguousarray(x, dtype=np.float32)
-    return cast(_F32, _structure_response(*_differences(x32), HARRIS_K))
+    ix, iy = _differences(np.ascontiguousarray(x, dtype=np.float32))
+    return cast(_F32, _structure_response(ix * ix, iy * iy, ix * iy, HARRIS_K))
+
+
+def _twice_gradient(x: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """``2 G_r, 2 G_c`` of :func:`central_gradient` (exact), full size: the derivatives
+    shared by the standard TCD, GME and GPE of a context."""
+    g_row, g_col = np.empty_like(x), np.empty_like(x)
+    _gradient_rows(x, 0, x.shape[0], g_row, g_col, half=False)
+    return g_row, g_col
+
+
+def _harris_padded(g_row: _F32, g_col: _F32) -> _F32:
+    """The standard Harris response of :func:`_harris_standard`, bit for bit, from the
+    doubled gradient :func:`_twice_gradient`, stored inside a border of zeros one pixel wide.
+
+    The Harris derivatives equal ``2 G`` inside and ``G`` on the first/last column (row), so
+    the products on those lines are scaled by 1/4 or 1/2: exact, powers of two.
+    """
+    h, w = g_row.shape
+    ixx, iyy, ixy, scratch = np.empty((4, h, w), np.float32)
+    np.multiply(g_col, g_col, out=ixx)
+    np.multiply(g_row, g_row, out=iyy)
+    np.multiply(g_col, g_row, out=ixy)
+    if w > 1:
+        for j in (0, w - 1):
+            ixx[:, j] *= 0.25
+            ixy[:, j] *= 0.5
+    if h > 1:
+        for i in (0, h - 1):
+            iyy[i] *= 0.25
+            ixy[i] *= 0.5
+    out = np.empty((h + 2, w + 2), np.float32)
+    out[0] = out[-1] = 0.0
+    out[:, 0] = out[:, -1] = 0.0
+    _structure_response(ixx, iyy, ixy, HARRIS_K, out=out[1:-1, 1:-1], scratch=scratch)
+    return out
+
+
+def _count_corners(padded: _F32) -> int:
+    """Number of standard corners (:func:`harris_corners`) of a response in a zero border.
+
+    Only the candidates above the quality level (1-3 % of a face frame) are tested against
+    their neighbours, gathered by flat index, the survivors of each pair of neighbours
+    going on to the next; the zero border never beats a candidate, which is positive, as
+    the replicated border of the dense test never does.
+    """
+    top = float(padded.max())  # the border's 0 does not matter: top <= 0 means no corner
+    if top <= 0.0:
+        return 0
+    flat = padded.ravel()
+    idx = np.flatnonzero(flat > np.float32(HARRIS_QUALITY_LEVEL * top))
+    w = padded.shape[1]
+    for off in (1, w, w + 1, w - 1):
+        c = flat[idx]
+        idx = idx[(c >= flat[idx - off]) & (c >= flat[idx + off])]
+    return int(idx.size)
 
 
 def _harris_bob(x: _F) -> _F:
@@ -510,7 +590,7 @@ def _harris_bob(x: _F) -> _F:
     # never reach the border, so no padding is needed.
     ix = x[1 : h - 2, 0 : w - 3] - x[1 : h - 2, 2 : w - 1]
     iy = x[0 : h - 3, 1 : w - 2] - x[2 : h - 1, 1 : w - 2]
-    r = _structure_response(ix, iy, BOB_HARRIS_K)
+    r = _structure_response(ix * ix, iy * iy, ix * iy, BOB_HARRIS_K)
     return cast(_F, r[2:-2, 2:-2])  # the 'valid' part of the 5x5 filtering
 
 
@@ -693,9 +773,15 @@ def total_corner_difference(
     """
     conv = check_convention(convention)
     ref, dis = _pair(reference, distorted)
+    if conv == "bob":
+        return _tcd_from_counts(
+            int(np.count_nonzero(harris_corners(ref, conv))),
+            int(np.count_nonzero(harris_corners(dis, conv))),
+        )
+    ref32, dis32 = ref.astype(np.float32), dis.astype(np.float32)
     return _tcd_from_counts(
-        int(np.count_nonzero(harris_corners(ref, conv))),
-        int(np.count_nonzero(harris_corners(dis, conv))),
+        _count_corners(_harris_padded(*_twice_gradient(ref32))),
+        _count_corners(_harris_padded(*_twice_gradient(dis32))),
     )
 
 
@@ -768,16 +854,16 @@ def _strip_rows(shape: tuple[int, int], itemsize: int) -> int:
 
 
 def _wrapped_angle_into(
-    re_x: _F32, im_x: _F32, re_y: _F32, im_y: _F32, out: _F32, tmp: _F32
+    re_x: _F32, im_x: _F32, re_y: _F32, im_y: _F32, out: _F32, tmp: _F32, tmp2: _F32
 ) -> _F32:
-    """:func:`_wrapped_angle` of float32 arrays into ``out``, ``tmp`` and ``im_x`` as
-    scratch (``im_x`` is overwritten)."""
+    """:func:`_wrapped_angle` of float32 arrays into ``out``, with ``tmp`` and ``tmp2`` as
+    scratch (the inputs are not modified)."""
     np.multiply(im_x, re_y, out=out)
     np.multiply(re_x, im_y, out=tmp)
     np.subtract(out, tmp, out=out)  # cross
     np.multiply(re_x, re_y, out=tmp)
-    np.multiply(im_x, im_y, out=im_x)
-    np.add(tmp, im_x, out=tmp)  # dot
+    np.multiply(im_x, im_y, out=tmp2)
+    np.add(tmp, tmp2, out=tmp)  # dot
     return np.arctan2(out, tmp, out=out)
 
 
@@ -786,48 +872,57 @@ def _magnitude_into(
 ) -> None:
     """``out = sqrt(re**2 + im**2)``, with ``tmp`` as scratch.
 
-    numpy rather than ``cv2.magnitude``, whose result (through IPP) depends on the
-    arrays' memory alignment: equal vectors could get magnitudes one ulp apart.
+    Not ``cv2.magnitude``, whose result (through IPP) depends on the arrays' memory
+    alignment: equal vectors could get magnitudes one ulp apart. The square root is
+    ``cv2.sqrt`` in single precision (correctly rounded, like ``numpy.sqrt``, and twice as
+    fast), ``numpy.sqrt`` in double.
     """
     np.multiply(re, re, out=out)
     np.multiply(im, im, out=tmp)
     np.add(out, tmp, out=out)
-    np.sqrt(out, out=out)
+    if out.dtype == np.float32:
+        cv2.sqrt(out, dst=out)
+    else:
+        np.sqrt(out, out=out)
 
 
-def _add_one_where_zero(re: _F32, mag: _F32, tmp: _F32) -> None:
-    """``re += 1`` where ``mag <= 2e-9`` (a zero vector; float32)."""
-    cv2.threshold(mag, 2.0 * _PHASE_TOL, 1.0, cv2.THRESH_BINARY_INV, dst=tmp)
-    np.add(re, tmp, out=re)
+def _phase_ready(re: _F32, mag: _F32, out: _F32) -> _F32:
+    """``re``, or ``re + 1`` (into ``out``) where ``mag <= 2e-9``: a zero vector made
+    ``(1, c)``, of phase 0 (float32). The minimum decides whether any is there."""
+    if cv2.minMaxLoc(mag)[0] > 2.0 * _PHASE_TOL:
+        return re
+    cv2.threshold(mag, 2.0 * _PHASE_TOL, 1.0, cv2.THRESH_BINARY_INV, dst=out)
+    return np.add(re, out, out=out)
 
 
-def _gradient_errors_standard(ref32: _F32, dis32: _F32) -> tuple[float, float]:
-    """Standard GME and GPE of two float32 images, over strips of rows.
+def _gradient_errors_standard(gx: tuple[_F32, _F32], gy: tuple[_F32, _F32]) -> tuple[float, float]:
+    """Standard GME and GPE from the doubled gradients :func:`_twice_gradient` of the two
+    float32 images, over strips of rows.
 
     Single precision (images rounded to float32; the squared sums accumulate in double,
-    ``cv2.norm``). The buffers hold ``2 G`` (exact, cheaper): the squared magnitude
+    ``cv2.norm``). The gradients are ``2 G`` (exact, cheaper): the squared magnitude
     differences are quartered at the end. Working on strips keeps the intermediates in the
     core's cache.
     """
-    n, m = ref32.shape
-    rows = _strip_rows(ref32.shape, 4)
-    buf = np.empty((7, rows, m), np.float32)
+    (x_row, x_col), (y_row, y_col) = gx, gy
+    n, m = x_row.shape
+    rows = _strip_rows(x_row.shape, 4)
+    buf = np.empty((6, rows, m), np.float32)
     gme = gpe = 0.0
     for r0 in range(0, n, rows):
         r1 = min(r0 + rows, n)
-        x_row, x_col, y_row, y_col, x_mag, y_mag, tmp = buf[:, : r1 - r0]
-        _gradient_rows(ref32, r0, r1, x_row, x_col, half=False)  # type: ignore[arg-type]
-        _gradient_rows(dis32, r0, r1, y_row, y_col, half=False)  # type: ignore[arg-type]
-        _magnitude_into(x_row, x_col, x_mag, tmp)
-        _magnitude_into(y_row, y_col, y_mag, tmp)
+        x_mag, y_mag, tmp, tmp2, re_x, re_y = buf[:, : r1 - r0]
+        xr, xc, yr, yc = x_row[r0:r1], x_col[r0:r1], y_row[r0:r1], y_col[r0:r1]
+        _magnitude_into(xr, xc, x_mag, tmp)
+        _magnitude_into(yr, yc, y_mag, tmp)
         gme += float(cv2.norm(x_mag, y_mag, cv2.NORM_L2SQR))
         # gradient as the vector (G_r, G_c), phase atan2(G_c, G_r); shorter than 1e-9: zero,
         # made (1, c) with |c| <= 2e-9 (phase 0 to 2e-9 rad, exactly 0 for a zero vector)
-        _add_one_where_zero(x_row, x_mag, tmp)
-        _add_one_where_zero(y_row, y_mag, tmp)
-        phi = _wrapped_angle_into(x_row, x_col, y_row, y_col, x_mag, y_mag)
+        xr = _phase_ready(xr, x_mag, re_x)
+        yr = _phase_ready(yr, y_mag, re_y)
+        phi = _wrapped_angle_into(xr, xc, yr, yc, x_mag, y_mag, tmp)
         gpe += float(cv2.norm(phi, cv2.NORM_L2SQR))
-    size = ref32.size
+    size = x_row.size
     return gme / 4.0 / size, gpe / size
 
 
@@ -835,7 +930,9 @@ def _gradient_errors(ref: _F, dis: _F, conv: str) -> tuple[float, float]:
     """GME and GPE together: :func:`_gradient_errors_standard` on float32 copies, or bob's
     in double precision over strips of rows (the intermediates stay in cache)."""
     if conv != "bob":
-        return _gradient_errors_standard(ref.astype(np.float32), dis.astype(np.float32))
+        return _gradient_errors_standard(
+            _twice_gradient(ref.astype(np.float32)), _twice_gradient(dis.astype(np.float32))
+        )
     n, m = ref.shape
     rows = _strip_rows(ref.shape, 8)
     buf = np.empty((7, rows, m))
@@ -973,7 +1070,7 @@ def _gradient_pair(ctx: QualityContext) -> tuple[float, float]:
     def compute(c: QualityContext) -> tuple[float, float]:
         if c.convention == "bob":
             return _gradient_errors(c.I, distorted_image(c), "bob")
-        return _gradient_errors_standard(*_detector_inputs(c))
+        return _gradient_errors_standard(*_shared_gradients(c))
 
     return ctx.cached("edges.gme_gpe", compute)
 
@@ -989,25 +1086,36 @@ def _detector_inputs(ctx: QualityContext) -> tuple[NDArray[Any], NDArray[Any]]:
     return ref, dis
 
 
+def _shared_gradients(
+    ctx: QualityContext,
+) -> tuple[tuple[_F32, _F32], tuple[_F32, _F32]]:
+    """:func:`_twice_gradient` of the float32 ``I`` and ``I'`` (standard convention), shared
+    by TCD, GME and GPE (cache keys ``"edges.grad2:I"`` and ``"edges.grad2:I'"``)."""
+    ref, dis = _detector_inputs(ctx)
+    g_ref = ctx.cached("edges.grad2:I", lambda c: _twice_gradient(ref))
+    g_dis = ctx.cached("edges.grad2:I'", lambda c: _twice_gradient(dis))
+    return g_ref, g_dis
+
+
 def ctx_ted(ctx: QualityContext) -> float:
     """TED between ``I`` and ``I'`` of a context (see :func:`total_edge_difference`)."""
-    conv = ctx.convention
-    edges = _edges_bob if conv == "bob" else _edges_standard
-    sobel = _sobel_bob if conv == "bob" else _sobel_standard
     ref, dis = _detector_inputs(ctx)
-    return _ted_from_maps(edges(*sobel(ref)), edges(*sobel(dis)), conv)
+    if ctx.convention == "bob":
+        return _ted_bob(_edges_bob(*_sobel_bob(ref)), _edges_bob(*_sobel_bob(dis)))
+    return _ted_standard(ref, dis)
 
 
 def ctx_tcd(ctx: QualityContext) -> float:
     """TCD between ``I`` and ``I'`` of a context (see :func:`total_corner_difference`)."""
-    ref, dis = _detector_inputs(ctx)
     if ctx.convention == "bob":
+        ref, dis = _detector_inputs(ctx)
         n_ref = np.count_nonzero(_bob_regional_max(_harris_bob(ref)))
         n_dis = np.count_nonzero(_bob_regional_max(_harris_bob(dis)))
-    else:
-        n_ref = np.count_nonzero(_corners_standard(_harris_standard(ref)))
-        n_dis = np.count_nonzero(_corners_standard(_harris_standard(dis)))
-    return _tcd_from_counts(int(n_ref), int(n_dis))
+        return _tcd_from_counts(int(n_ref), int(n_dis))
+    g_ref, g_dis = _shared_gradients(ctx)
+    return _tcd_from_counts(
+        _count_corners(_harris_padded(*g_ref)), _count_corners(_harris_padded(*g_dis))
+    )
 
 
 def ctx_gme(ctx: QualityContext) -> float:
