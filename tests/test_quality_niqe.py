@@ -271,3 +271,13 @@ def test_block_stats_equal_the_product_images(bh, bw):
     np.testing.assert_array_equal(got[1], ref[1])
     for g, r in zip(got[2:], ref[2:]):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(480, 576), (96, 200), (10, 14), (8, 8), (6, 10), (9, 12)])
+def test_halve_equals_imresize(shape):
+    # the matrix-product halving of the second scale is imresize(., 0.5) up to rounding,
+    # also with a last group of fewer rows, on a strided view, and for the fallback sizes
+    x = np.random.default_rng(sum(shape)).uniform(0, 255, (shape[0], shape[1] + 3))[:, 3:]
+    np.testing.assert_allclose(N._halve(x), N.imresize(x, 0.5), rtol=0, atol=1e-12)
+    flat = np.full(shape, 255.0)
+    np.testing.assert_array_equal(N._halve(flat), N.imresize(flat, 0.5))
