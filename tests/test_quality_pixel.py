@@ -171,3 +171,28 @@ def test_context_with_negative_values_uses_the_general_formulas():
     assert px.ctx_mas(ctx) == px.mean_angle_similarity(ref, dis) < 1.0
     assert px.ctx_mams(ctx) == px.mean_angle_magnitude_similarity(ref, dis)
     assert px.ctx_nae(ctx) == pytest.approx(px.normalized_absolute_error(ref, dis), rel=1e-12)
+
+
+def test_shared_sums_equal_direct_computation(astronaut_grey_u8):
+    """SC and NXC from sum I D, MD and RAMD from the row maxima of |D|, LMSE in float32."""
+    ctx = QualityContext(astronaut_grey_u8)
+    i, s = ctx.I, ctx.smoothed
+    assert px.ctx_sc(ctx) == pytest.approx(np.vdot(i, i) / np.vdot(s, s), rel=1e-13)
+    assert px.ctx_nxc(ctx) == pytest.approx(np.vdot(i, s) / np.vdot(i, i), rel=1e-13)
+    a = np.sort(np.abs(i - s).ravel())
+    assert px.ctx_md(ctx) == a[-1]
+    assert px.ctx_ramd(ctx) == pytest.approx(a[-10:].mean(), rel=1e-15)
+    h_i, h_d = px.laplacian(i), px.laplacian(i - s)
+    assert px.ctx_lmse(ctx) == pytest.approx(np.vdot(h_d, h_d) / np.vdot(h_i, h_i), rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ramd_top_values_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    ref = rng.integers(0, 4, (30, 7)).astype(np.float64)  # many equal differences
+    dis = np.zeros_like(ref)
+    expected = np.sort(ref.ravel())[-px.RAMD_R :].mean()
+    assert px.ramd(ref, dis) == expected
+    ctx = QualityContext(ref)
+    d = np.sort(np.abs(ctx.diff).ravel())
+    assert px.ctx_ramd(ctx) == pytest.approx(d[-px.RAMD_R :].mean(), rel=1e-15)

@@ -237,19 +237,22 @@ def normalized_absolute_error(reference: ArrayLike, distorted: ArrayLike) -> flo
     return _ratio(float(np.abs(ref - dis).sum()), float(np.abs(ref).sum()), 0.0)
 
 
-def _top_r(values: _F, r: int) -> _F:
+def _top_r(values: _F, r: int, row_max: _F | None = None) -> _F:
     """The ``r`` largest entries of a 2-D array (all of them if there are fewer), any order.
 
     The ``r``-th largest row maximum is a lower bound of the ``r`` largest values (``r`` rows
-    reach it), so only the entries above it are partitioned.
+    reach it), so only the entries above it, in the rows whose maximum reaches it (usually
+    ``r`` rows), are partitioned. ``row_max``: the row maxima, if already known.
     """
     flat = values.ravel()
     if flat.size <= r:
         return flat
     rows = np.atleast_2d(values)
     if rows.shape[0] > r:
-        row_max = rows.max(axis=1)
+        if row_max is None:
+            row_max = rows.max(axis=1)
         bound = np.partition(row_max, row_max.size - r)[row_max.size - r]
+        flat = rows[np.flatnonzero(row_max >= bound)].ravel()
         flat = flat[flat >= bound]
     return np.partition(flat, flat.size - r)[flat.size - r :]
 
@@ -306,6 +309,14 @@ def laplacian(image: ArrayLike) -> _F:
     return np.asarray(out, dtype=np.float64)
 
 
+def _laplacian_energy32(image: NDArray[np.floating]) -> float:
+    """``sum h(x)**2`` of :func:`laplacian`, the filter in single precision (float32 image
+    and Laplacian, the sum of squares accumulated in double)."""
+    x32 = image if image.dtype == np.float32 else image.astype(np.float32)
+    h = cv2.Laplacian(x32, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT)
+    return float(cv2.norm(h, cv2.NORM_L2SQR))
+
+
 def lmse(reference: ArrayLike, distorted: ArrayLike) -> float:
     r"""Laplacian mean squared error.
 
@@ -313,6 +324,11 @@ def lmse(reference: ArrayLike, distorted: ArrayLike) -> float:
 
     with :func:`laplacian` ``h``. If ``h(I)`` is zero everywhere (a flat image) and so is the
     difference, LMSE is 0.
+
+    The numerator is computed as :math:`\sum h(I - \hat I)^2` (``h`` is linear), and both
+    Laplacians in single precision (images rounded to float32, sums of squares in double):
+    between ``I`` and ``I'``, at most 2.1e-8 relative from the double-precision value on 40
+    NUAA frames and the astronaut (4.4e-8 on a 40x48 image of flat blocks).
 
     References
     ----------
@@ -325,9 +341,7 @@ def lmse(reference: ArrayLike, distorted: ArrayLike) -> float:
     0.0
     """
     ref, dis = _pair(reference, distorted)
-    h_ref = laplacian(ref)
-    dh = laplacian(ref - dis)  # h is linear
-    return _ratio(float(np.vdot(dh, dh)), float(np.vdot(h_ref, h_ref)), 0.0)
+    return _ratio(_laplacian_energy32(ref - dis), _laplacian_energy32(ref), 0.0)
 
 
 def normalized_cross_correlation(reference: ArrayLike, distorted: ArrayLike) -> float:
@@ -475,6 +489,37 @@ def _mse_ctx(ctx: QualityContext) -> float:
     return ctx.sum_sq_diff / ctx.n_pixels
 
 
+def _sum_id(ctx: QualityContext) -> float:
+    """``sum I D`` (cache key ``"pixel.sum_ID"``), from which ``sum I'^2`` and
+    ``sum I I'`` follow without another pass over ``I'``."""
+    return ctx.cached("pixel.sum_ID", lambda c: float(np.vdot(c.I, c.diff)))
+
+
+def _sum_sq_smoothed(ctx: QualityContext) -> float:
+    """``sum I'^2 = sum I^2 - 2 sum I D + sum D^2``."""
+    return ctx.sum_sq - 2.0 * _sum_id(ctx) + ctx.sum_sq_diff
+
+
+def _row_max_abs_diff(ctx: QualityContext) -> _F:
+    """Row maxima of ``|D|`` (cache key ``"pixel.row_max|D|"``): MD is their maximum, and
+    they bound RAMD's search."""
+
+    def row_max(c: QualityContext) -> _F:
+        return np.asarray(cv2.reduce(c.abs_diff, 1, cv2.REDUCE_MAX), dtype=np.float64).ravel()
+
+    return ctx.cached("pixel.row_max|D|", row_max)
+
+
+def _sum_abs_diff(ctx: QualityContext) -> float:
+    """``sum |D|`` (cache key ``"pixel.sum|D|"``; ``cv2.norm``, one pass over ``D``)."""
+    return ctx.cached("pixel.sum|D|", lambda c: float(cv2.norm(c.diff, cv2.NORM_L1)))
+
+
+def _sum(x: _F) -> float:
+    """Sum of a 2-D float64 array: column sums of the rows (``cv2.reduce``), then numpy."""
+    return float(cv2.reduce(x, 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).sum())
+
+
 def ctx_mse(ctx: QualityContext) -> float:
     """MSE of ``I`` and ``I'`` (both conventions)."""
     return _mse_ctx(ctx)
@@ -493,43 +538,42 @@ def ctx_snr(ctx: QualityContext) -> float:
 
 def ctx_sc(ctx: QualityContext) -> float:
     """SC of ``I`` and ``I'`` (both conventions)."""
-    return _ratio(ctx.sum_sq, ctx.sum_sq_smoothed, 1.0)
+    return _ratio(ctx.sum_sq, _sum_sq_smoothed(ctx), 1.0)
 
 
 def ctx_md(ctx: QualityContext) -> float:
     """MD: float64 (standard) or rounded to float32 like bob."""
-    value = float(ctx.abs_diff.max())
+    value = float(_row_max_abs_diff(ctx).max())
     return value if ctx.convention == "standard" else float(np.float32(value))
 
 
 def ctx_ad(ctx: QualityContext) -> float:
     """AD of ``I`` and ``I'`` (both conventions)."""
-    return float(ctx.diff.sum() / ctx.n_pixels)
+    return _sum(ctx.diff) / ctx.n_pixels
 
 
 def ctx_nae(ctx: QualityContext) -> float:
     """NAE of ``I`` and ``I'`` (both conventions)."""
-    total = float(ctx.I.sum()) if ctx.min_I >= 0.0 else float(np.abs(ctx.I).sum())
-    return _ratio(ctx.sum_abs_diff, total, 0.0)
+    total = _sum(ctx.I) if ctx.min_I >= 0.0 else float(cv2.norm(ctx.I, cv2.NORM_L1))
+    return _ratio(_sum_abs_diff(ctx), total, 0.0)
 
 
 def ctx_ramd(ctx: QualityContext) -> float:
     """RAMD, R = 10: mean of the largest |D| (standard) or bob's signed square-root form."""
     if ctx.convention == "standard":
-        return float(_top_r(ctx.abs_diff, RAMD_R).mean())
+        return float(_top_r(ctx.abs_diff, RAMD_R, _row_max_abs_diff(ctx)).mean())
     return float(np.sqrt(max(0.0, float(_top_r(ctx.diff, RAMD_R).mean()))))
 
 
 def ctx_lmse(ctx: QualityContext) -> float:
-    """LMSE of ``I`` and ``I'`` (both conventions)."""
-    h_ref = laplacian(ctx.I)
-    dh = laplacian(ctx.diff)
-    return _ratio(float(np.vdot(dh, dh)), float(np.vdot(h_ref, h_ref)), 0.0)
+    """LMSE of ``I`` and ``I'`` (both conventions; see :func:`lmse`)."""
+    i32 = ctx.cached("edges.float32:I", lambda c: c.I.astype(np.float32))  # shared with edges
+    return _ratio(_laplacian_energy32(ctx.diff), _laplacian_energy32(i32), 0.0)
 
 
 def ctx_nxc(ctx: QualityContext) -> float:
-    """NXC of ``I`` and ``I'`` (both conventions)."""
-    return _ratio(float(np.vdot(ctx.I, ctx.smoothed)), ctx.sum_sq, 1.0)
+    """NXC of ``I`` and ``I'`` (both conventions): ``sum I I' = sum I^2 - sum I D``."""
+    return _ratio(ctx.sum_sq - _sum_id(ctx), ctx.sum_sq, 1.0)
 
 
 def ctx_mas(ctx: QualityContext) -> float:
@@ -546,5 +590,5 @@ def ctx_mams(ctx: QualityContext) -> float:
     if ctx.convention == "bob":
         return mams_bob(ctx.I, ctx.smoothed)
     if ctx.min_I >= 0.0:  # every pixel angle is 0: mean |D| / 255
-        return ctx.sum_abs_diff / (255.0 * ctx.n_pixels)
+        return _sum_abs_diff(ctx) / (255.0 * ctx.n_pixels)
     return mean_angle_magnitude_similarity(ctx.I, ctx.smoothed)
