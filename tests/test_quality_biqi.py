@@ -135,7 +135,9 @@ def test_training_script_helpers(tmp_path):
     assert B._read_range(tmp_path / "r.txt") == scaling
 
 
-@pytest.mark.parametrize("shape", [(64, 80), (37, 53), (18, 19), (17, 40), (5, 7)])
+@pytest.mark.parametrize(
+    "shape", [(64, 80), (37, 53), (18, 19), (17, 40), (5, 7), (31, 31), (34, 35), (121, 160)]
+)
 def test_polyphase_wavedec_equals_pywavelets(shape):
     import warnings
 
@@ -149,3 +151,26 @@ def test_polyphase_wavedec_equals_pywavelets(shape):
     for p in range(1, 4):
         for band, ref_band in zip(got[p - 1], ref[-p], strict=True):
             np.testing.assert_allclose(band, ref_band, rtol=0, atol=1e-10)
+
+
+def test_libsvm_parts_equal_libsvm():
+    """Dense scaling, numpy node arrays and the stacked regressors give LIBSVM's numbers."""
+    from libsvm import svmutil
+
+    m = B.default_biqi_models()
+    rng = np.random.default_rng(3)
+    lows = np.array([m.class_range[2][k][0] for k in range(1, 19)])
+    highs = np.array([m.class_range[2][k][1] for k in range(1, 19)])
+    for _ in range(20):
+        feats = lows + rng.uniform(-0.1, 1.1, 18) * (highs - lows)
+        scaled = B._svm_scale_dense(feats, m.scaling)
+        sparse = B._svm_scale(feats, m.class_range)
+        assert sparse == {k + 1: v for k, v in enumerate(scaled[0]) if v != 0}
+        _, _, est = svmutil.svm_predict([0], [sparse], m.classifier.model, "-b 1 -q")
+        probs = m.classifier.probabilities(scaled[0])
+        assert [probs[k] for k in m.classifier.labels] == est[0]
+        regressed = m._regress(scaled[1:])
+        for i, (name, reg) in enumerate(m.regressors.items()):
+            assert regressed[name] == reg.predict(scaled[i + 1])
+            libsvm_value = svmutil.svm_predict([0], [scaled[i + 1]], reg.model, "-q")[0][0]
+            assert regressed[name] == pytest.approx(libsvm_value, rel=1e-12, abs=1e-12)

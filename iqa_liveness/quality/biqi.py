@@ -43,6 +43,9 @@ indices", IEEE Signal Processing Letters 17(5):513-516, 2010.
 
 from __future__ import annotations
 
+import bisect
+import ctypes
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -88,6 +91,7 @@ BIQI_JQI_CONSTANTS: tuple[float, float, float, float, float] = (
 _FLAT = 1e-9
 _WAVELET = "db9"
 _LEVELS = 3
+_N_FEATURES = 18
 _GAM_GRID: NDArray[np.float64] = 0.2 + 0.001 * np.arange(9801.0)  # MATLAB 0.2:0.001:10
 
 
@@ -100,19 +104,21 @@ def _ggd_table() -> NDArray[np.float64]:
     return r
 
 
+@lru_cache(maxsize=1)
+def _ggd_lookup() -> tuple[list[float], list[float]]:
+    """The ratio table in increasing order and the matching shapes, as Python lists
+    (``bisect`` on a list: a lookup in a microsecond, nine per image)."""
+    return _ggd_table()[::-1].tolist(), _GAM_GRID[::-1].tolist()
+
+
 def _ggd_shape(rho: float) -> float:
     """Grid value minimising ``|rho - r(g)|`` (first on ties; 0.2 for NaN, as MATLAB)."""
-    if not np.isfinite(rho):
+    if not math.isfinite(rho):
         return float(_GAM_GRID[0])
-    r = _ggd_table()[::-1]  # increasing
-    n = r.size
-    j = int(np.clip(np.searchsorted(r, rho), 1, n - 1))
-    # candidates in original (decreasing) order: index n-1-j (smaller r) and n-j (larger)
-    lo, hi = abs(rho - r[j - 1]), abs(rho - r[j])
-    i_lo, i_hi = n - j, n - 1 - j  # original indices of r[j-1], r[j]
-    if hi < lo or (hi == lo and i_hi < i_lo):
-        return float(_GAM_GRID[i_hi])
-    return float(_GAM_GRID[i_lo])
+    r, g = _ggd_lookup()  # r increasing, g decreasing
+    j = min(max(bisect.bisect_left(r, rho), 1), len(r) - 1)
+    # the nearer of r[j - 1] and r[j]; on a tie r[j], whose shape comes first on the grid
+    return g[j] if abs(rho - r[j]) <= abs(rho - r[j - 1]) else g[j - 1]
 
 
 #: Outputs per block of the matrix form of the analysis (4 doubles: 32 bytes, the largest
@@ -141,8 +147,8 @@ def _analysis_matrices() -> tuple[NDArray[np.float64], NDArray[np.float64], NDAr
     return m, np.ascontiguousarray(m[:, :b].T), np.ascontiguousarray(m[:, b:].T)
 
 
-def _windows(a: NDArray[np.float64], axis: int, count: int) -> NDArray[np.float64]:
-    """``count`` windows of ``K`` samples along ``axis``, from sample 1 in steps of ``2b``.
+def _windows(a: NDArray[np.float64], axis: int, count: int, start: int) -> NDArray[np.float64]:
+    """``count`` windows of ``K`` samples along ``axis``, from ``start`` in steps of ``2b``.
 
     A read-only strided view: (count, rows, K) for axis 1, (count, K, columns) for axis 0.
     """
@@ -150,11 +156,39 @@ def _windows(a: NDArray[np.float64], axis: int, count: int) -> NDArray[np.float6
     s0, s1 = a.strides
     if axis == 1:
         shape, strides = (count, a.shape[0], k), (2 * _BLOCK * s1, s0, s1)
-        start = a[:, 1:]
+        first = a[:, start:]
     else:
         shape, strides = (count, k, a.shape[1]), (2 * _BLOCK * s0, s0, s1)
-        start = a[1:]
-    return np.lib.stride_tricks.as_strided(start, shape, strides, writeable=False)
+        first = a[start:]
+    return np.lib.stride_tricks.as_strided(first, shape, strides, writeable=False)
+
+
+def _row_blocks(x: NDArray[np.float64], nb: int) -> NDArray[np.float64]:
+    """Analysis of the rows of ``x`` (symmetric extension): ``nb`` blocks ``[lo_b | hi_b]``,
+    shape (nb, rows, 2b).
+
+    Block ``j`` reads the columns ``2bj - 16 .. 2bj + 7`` of ``x``: the blocks inside the
+    image read ``x`` itself; only those at the ends read a few extended columns.
+    """
+    m, n = x.shape
+    b, d = _BLOCK, _TAPS - 2
+    step, k = 2 * b, 2 * b + _TAPS - 2
+    mat = _analysis_matrices()[0]
+    jl = -(-d // step)  # first block inside x
+    jr = min(nb, (n + d - k) // step)  # the last one inside and those after: right strip
+    out = np.empty((nb, m, step))
+    if jr <= jl:  # narrow image: everything from the extended rows
+        ext = step * nb - n
+        p = np.asarray(cv2.copyMakeBorder(x, 0, 0, d, max(ext, 0), cv2.BORDER_REFLECT))
+        return np.matmul(_windows(p.astype(np.float64, copy=False), 1, nb, 0), mat, out=out)
+    left = np.asarray(cv2.copyMakeBorder(x[:, : step * jl], 0, 0, d, 0, cv2.BORDER_REFLECT))
+    np.matmul(_windows(left.astype(np.float64, copy=False), 1, jl, 0), mat, out=out[:jl])
+    np.matmul(_windows(x, 1, jr - jl, step * jl - d), mat, out=out[jl:jr])
+    s = step * jr - d  # (at least 24 columns to the end: one reflection of 17 is right)
+    ext = max(step * nb - n, 0)  # (beyond 17: garbage reaching only dropped outputs)
+    right = np.asarray(cv2.copyMakeBorder(x[:, s:], 0, 0, 0, ext, cv2.BORDER_REFLECT))
+    np.matmul(_windows(right.astype(np.float64, copy=False), 1, nb - jr, 0), mat, out=out[jr:])
+    return out
 
 
 def _dwt2(x: NDArray[np.float64]) -> tuple[NDArray[np.float64], list[NDArray[np.float64]]]:
@@ -163,34 +197,36 @@ def _dwt2(x: NDArray[np.float64]) -> tuple[NDArray[np.float64], list[NDArray[np.
 
     The filtering and decimation of an axis is a banded matrix product, computed by blocks
     of ``b`` outputs as dense products (:func:`_analysis_matrices`; 24 multiply-adds per
-    output instead of 18, at about three times the rate of a float64 correlation). Rows:
-    the column windows of the padded image times ``M`` give, per block, ``b`` lowpass and
-    ``b`` highpass columns; one ``cv2.transpose`` of ``b``-double elements orders them as
-    ``[lo | hi]``. Columns: the row windows of ``[lo | hi]`` times the low and the high
-    matrix give ``[ll | hl]`` and ``[lh | hh]``; the subbands are views of these.
+    output instead of 18, at about three times the rate of a float64 correlation). Rows
+    (:func:`_row_blocks`): per block of columns, ``b`` lowpass and ``b`` highpass columns;
+    one ``cv2.transpose`` of ``b``-double elements orders them as ``[lo | hi]``, written
+    between the 17 rows above and below that the symmetric extension adds (the analysis of
+    a reflected row is the reflected analysis). Columns: the row windows of ``lo`` and of
+    ``hi`` times the low and the high matrix give the four subbands, each contiguous.
     """
     if min(x.shape) < _TAPS:  # the extension reflects more than once: PyWavelets' own rule
         a, details = pywt.dwt2(x, _WAVELET, mode="symmetric")
         return a, list(details)
     b, e = _BLOCK, _TAPS - 1  # symmetric extension (edge repeated) = cv2's BORDER_REFLECT
-    m_rows, m_lo, m_hi = _analysis_matrices()
+    _, m_lo, m_hi = _analysis_matrices()
+    m = x.shape[0]
     o0, o1 = ((n + e) // 2 for n in x.shape)  # output sizes
     nb0, nb1 = -(-o0 // b), -(-o1 // b)  # blocks; the outputs of a last partial one dropped
-    # samples the windows read: 1 + 2b nb + 16 (up to 2b - 2 beyond the extension: garbage
-    # that only reaches the dropped outputs)
-    x0, x1 = (max(0, 2 * b * nb + e - (n + 2 * e)) for nb, n in zip((nb0, nb1), x.shape))
-    p = np.asarray(cv2.copyMakeBorder(x, e, e + x0, e, e + x1, cv2.BORDER_REFLECT), np.float64)
-    rows = p.shape[0]
-    blocks = np.matmul(_windows(p, 1, nb1), m_rows)  # (nb1, rows, 2b): [lo_b | hi_b]
-    lohi = np.asarray(cv2.transpose(blocks.reshape(nb1, 2 * rows, b))).reshape(rows, -1)
-    win = _windows(lohi, 0, nb0)
-    out = np.empty((2, nb0 * b, lohi.shape[1]))
-    np.matmul(m_lo, win, out=out[0].reshape(nb0, b, -1))
-    np.matmul(m_hi, win, out=out[1].reshape(nb0, b, -1))
+    blocks = _row_blocks(x, nb1)
+    # rows the column windows read: 2b nb0 + 17, up to 2b - 2 beyond the extension (zeros,
+    # reaching only dropped outputs)
+    lohi = np.empty((max(2 * b * nb0 + e, m + 2 * e), 2 * nb1 * b))
+    cv2.transpose(blocks.reshape(nb1, 2 * m, b), dst=lohi[e : e + m].reshape(2 * m, nb1, b))
+    lohi[:e] = lohi[e : 2 * e][::-1]
+    lohi[e + m : 2 * e + m] = lohi[m : e + m][::-1]
+    lohi[2 * e + m :] = 0.0
     h = nb1 * b  # first highpass column
-    ll, hl = out[0, :o0, :o1], out[0, :o0, h : h + o1]
-    lh, hh = out[1, :o0, :o1], out[1, :o0, h : h + o1]
-    return ll, [lh, hl, hh]
+    bands = np.empty((4, nb0 * b, o1))  # ll, lh, hl, hh
+    for i, half in enumerate((lohi[:, :o1], lohi[:, h : h + o1])):
+        win = _windows(half, 0, nb0, 1)
+        np.matmul(m_lo, win, out=bands[2 * i].reshape(nb0, b, o1))
+        np.matmul(m_hi, win, out=bands[2 * i + 1].reshape(nb0, b, o1))
+    return bands[0, :o0], [bands[1, :o0], bands[2, :o0], bands[3, :o0]]
 
 
 def _wavedec2(img: NDArray[np.float64], levels: int) -> list[list[NDArray[np.float64]]]:
@@ -204,11 +240,11 @@ def _wavedec2(img: NDArray[np.float64], levels: int) -> list[list[NDArray[np.flo
 
 
 def _subband_stats(band: NDArray[np.float64]) -> tuple[float, float]:
-    x = band.ravel()
-    mu = x.mean()
-    c = x - mu
-    var = float(np.dot(c, c)) / x.size
-    e = float(np.abs(c).sum()) / x.size
+    """Variance and GGD shape of a subband (a 1-D or 2-D array or view, not copied)."""
+    n = band.size
+    c = np.subtract(band, cv2.mean(band)[0])
+    var = cv2.norm(c, cv2.NORM_L2SQR) / n
+    e = cv2.norm(c, cv2.NORM_L1) / n
     rho = var / (e * e) if e > _FLAT else float("nan")
     return var, _ggd_shape(rho)
 
@@ -275,28 +311,50 @@ def _read_range(path: Path) -> tuple[float, float, dict[int, tuple[float, float]
     return lower, upper, ranges
 
 
-def _svm_scale(
-    values: NDArray[np.float64], scaling: tuple[float, float, dict[int, tuple[float, float]]]
-) -> dict[int, float]:
-    """``svm-scale -r``: linear map to [lower, upper], printed with ``%g`` (6 digits)."""
-    lower, upper, ranges = scaling
-    out: dict[int, float] = {}
-    for k, v in enumerate(values, start=1):
-        if k not in ranges:
-            continue
-        lo, hi = ranges[k]
-        if hi == lo:  # single-valued attribute: svm-scale drops it
-            continue
-        if v == lo:
-            s = lower
-        elif v == hi:
-            s = upper
-        else:
-            s = lower + (upper - lower) * (v - lo) / (hi - lo)
-        s = float(f"{s:g}")
-        if s != 0:
-            out[k] = s
-    return out
+_Range = tuple[float, float, dict[int, tuple[float, float]]]
+#: Range files as arrays over ``n`` features: lower, upper (r, 1), lo, hi (r, n), kept (r, n).
+_RangeArrays = tuple[
+    NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
+    NDArray[np.bool_],
+]  # fmt: skip
+
+
+def _range_arrays(scalings: list[_Range], n: int) -> _RangeArrays:
+    """``r`` range files as arrays over features ``1..n`` (a feature absent from a file or
+    single-valued in it is dropped by ``svm-scale``: ``kept`` False)."""
+    lower = np.array([[sc[0]] for sc in scalings])
+    upper = np.array([[sc[1]] for sc in scalings])
+    lo, hi = np.zeros((len(scalings), n)), np.ones((len(scalings), n))
+    kept = np.zeros((len(scalings), n), dtype=bool)
+    for i, (_, _, ranges) in enumerate(scalings):
+        for k, (a, b) in ranges.items():
+            if 1 <= k <= n and a != b:
+                lo[i, k - 1], hi[i, k - 1], kept[i, k - 1] = a, b, True
+    return lower, upper, lo, hi, kept
+
+
+def _svm_scale_dense(values: NDArray[np.float64], arrays: _RangeArrays) -> NDArray[np.float64]:
+    """``svm-scale -r`` of one feature vector with ``r`` range files at once: (r, n), dense
+    (a dropped feature is 0, as its absence in LIBSVM's sparse input).
+
+    Linear map to [lower, upper] (a value equal to the range's end is mapped to the bound
+    itself, no clipping), printed with ``%g`` (6 significant digits) as ``svm-scale``
+    writes it: one formatting of all ``r n`` values and one parse.
+    """
+    lower, upper, lo, hi, kept = arrays
+    s = lower + (upper - lower) * (values - lo) / (hi - lo)
+    s = np.where(values == lo, lower, np.where(values == hi, upper, s))
+    s = np.where(kept, s, 0.0)
+    text = ("%g " * s.size) % tuple(s.ravel().tolist())
+    return np.array(text.split(), dtype=np.float64).reshape(s.shape)
+
+
+def _svm_scale(values: NDArray[np.float64], scaling: _Range) -> dict[int, float]:
+    """``svm-scale -r`` as LIBSVM's sparse input: ``{feature: value}`` without zeros."""
+    row = _svm_scale_dense(
+        np.asarray(values, dtype=np.float64), _range_arrays([scaling], len(values))
+    )
+    return {k + 1: float(v) for k, v in enumerate(row[0]) if v != 0}
 
 
 _SVM_LOCK = threading.Lock()
@@ -331,7 +389,7 @@ class _Svm:
         if model is None or not model.l:
             raise ModelFileError(f"LIBSVM cannot read model file {path}")
         svs = model.get_SV()
-        dim = max((max(v) for v in svs if v), default=0)
+        dim = max(max((max(v) for v in svs if v), default=0), _N_FEATURES)
         sv = np.zeros((len(svs), dim))
         for i, v in enumerate(svs):
             for k, val in v.items():
@@ -351,16 +409,16 @@ class _Svm:
             kernel,
         )
 
-    def predict(self, x: dict[int, float]) -> float:
-        """Regression value ``sum_i coef_i K(x, sv_i) - rho`` (LIBSVM's, in numpy)."""
+    def predict(self, v: NDArray[np.float64]) -> float:
+        """Regression value ``sum_i coef_i K(v, sv_i) - rho`` (LIBSVM's, in numpy) of a dense
+        input (feature ``k`` at ``v[k - 1]``)."""
         if self.svm_type not in (3, 4):  # EPSILON_SVR, NU_SVR
             raise ModelFileError(f"{self.path} is not a LIBSVM regression model")
-        dim = max([self.sv.shape[1], *x.keys()]) if x else self.sv.shape[1]
-        v = np.zeros(dim)
-        for k, val in x.items():
-            v[k - 1] = val
-        sv = np.zeros((self.sv.shape[0], dim))
-        sv[:, : self.sv.shape[1]] = self.sv
+        sv = self.sv
+        if v.size < sv.shape[1]:
+            v = np.concatenate([v, np.zeros(sv.shape[1] - v.size)])
+        elif v.size > sv.shape[1]:
+            sv = np.concatenate([sv, np.zeros((sv.shape[0], v.size - sv.shape[1]))], axis=1)
         kind, gamma, degree, coef0 = self.kernel
         if kind == 0:  # linear
             kv = sv @ v
@@ -375,15 +433,39 @@ class _Svm:
             raise ModelFileError(f"{self.path}: unsupported LIBSVM kernel type {kind}")
         return float(self.coef @ kv - self.rho)
 
-    def probabilities(self, x: dict[int, float]) -> dict[int, float]:
-        from libsvm.svm import c_double, gen_svm_nodearray, libsvm
+    def probabilities(self, v: NDArray[np.float64]) -> dict[int, float]:
+        """LIBSVM's class probabilities (pairwise coupling) of a dense input."""
+        from libsvm.svm import libsvm, svm_node
 
         if not self.model.is_probability_model():
             raise ModelFileError(f"{self.path} is not a probability model (train with -b 1)")
-        nodes, _ = gen_svm_nodearray(x)
-        est = (c_double * len(self.labels))()
-        libsvm.svm_predict_probability(self.model, nodes, est)
-        return {lab: float(est[i]) for i, lab in enumerate(self.labels)}
+        nz = np.flatnonzero(v)  # LIBSVM's sparse input: the nonzero features, then index -1
+        nodes = np.zeros(nz.size + 1, dtype=_SVM_NODE)
+        nodes["index"][:-1], nodes["value"][:-1], nodes["index"][-1] = nz + 1, v[nz], -1
+        est = np.zeros(len(self.labels))
+        libsvm.svm_predict_probability(
+            self.model,
+            nodes.ctypes.data_as(ctypes.POINTER(svm_node)),
+            est.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+        )
+        return {lab: float(p) for lab, p in zip(self.labels, est.tolist(), strict=True)}
+
+
+#: LIBSVM's ``struct svm_node {int index; double value;}``
+_SVM_NODE = np.dtype([("index", np.int32), ("value", np.float64)], align=True)
+
+
+def _stack_rbf(regressors: list[_Svm]) -> tuple[NDArray[np.float64], ...] | None:
+    """Support vectors, owner (regressor index) and gamma of RBF regressors, stacked (None
+    if one is not an RBF regressor): one kernel evaluation for all of them."""
+    if any(r.svm_type not in (3, 4) or r.kernel[0] != 2 for r in regressors):
+        return None
+    dim = max(r.sv.shape[1] for r in regressors)
+    sv = np.zeros((sum(r.sv.shape[0] for r in regressors), dim))
+    sv[:] = np.concatenate([np.pad(r.sv, ((0, 0), (0, dim - r.sv.shape[1]))) for r in regressors])
+    owner = np.concatenate([np.full(r.sv.shape[0], i) for i, r in enumerate(regressors)])
+    gamma = np.concatenate([np.full(r.sv.shape[0], r.kernel[1]) for r in regressors])
+    return sv, owner, gamma
 
 
 def _find(directory: Path, name: str, suffix: str) -> Path:
@@ -428,6 +510,29 @@ class BIQIModels:
         for name in ("jp2k", "wn", "blur", "ff"):
             self.regressors[name] = _Svm.load(_find(d, f"model_89_{name}", ".model"))
             self.ranges[name] = _read_range(_find(d, f"range2_{name}", ".txt"))
+        #: the classifier's and the regressors' range files, in that order, as arrays
+        self.scaling = _range_arrays(
+            [self.class_range, *(self.ranges[n] for n in self.regressors)], _N_FEATURES
+        )
+        self._stacked = _stack_rbf(list(self.regressors.values()))
+
+    def _regress(self, scaled: NDArray[np.float64]) -> dict[str, float]:
+        """The regressors' values for their scaled inputs (rows of ``scaled``, in order):
+        :meth:`_Svm.predict` of each, with one kernel evaluation if all are RBF."""
+        regs = list(self.regressors.values())
+        if self._stacked is None:
+            return {n: r.predict(v) for (n, r), v in zip(self.regressors.items(), scaled)}
+        sv, owner, gamma = self._stacked
+        if scaled.shape[1] < sv.shape[1]:
+            scaled = np.pad(scaled, ((0, 0), (0, sv.shape[1] - scaled.shape[1])))
+        d = sv - scaled[owner.astype(np.intp)]
+        kv = np.exp(-gamma * np.einsum("ij,ij->i", d, d))
+        out, start = {}, 0
+        for name, r in zip(self.regressors, regs, strict=True):
+            stop = start + r.sv.shape[0]
+            out[name] = float(r.coef @ kv[start:stop] - r.rho)
+            start = stop
+        return out
 
     def __repr__(self) -> str:
         return f"BIQIModels({str(self.directory)!r})"
@@ -438,8 +543,9 @@ def _models_at(directory: str) -> BIQIModels:
     return BIQIModels(directory)
 
 
+@lru_cache(maxsize=1)
 def default_biqi_models() -> BIQIModels:
-    """The BIQI models shipped with the package (see ``docs/biqi_models.md``).
+    """The BIQI models shipped with the package (see ``docs/biqi_models.md``), loaded once.
 
     Examples
     --------
@@ -466,8 +572,11 @@ def _resolve(models: BIQIModels | str | os.PathLike[str] | None) -> BIQIModels:
 def _details(
     feats: NDArray[np.float64], jpeg_feats: tuple[float, float, float] | None, m: BIQIModels
 ) -> dict[str, Any]:
-    printed = np.array([float(f"{v:f}") for v in feats])  # biqi.m writes them with %f
-    probs_by_label = m.classifier.probabilities(_svm_scale(printed, m.class_range))
+    # biqi.m writes the features with %f and svm-scale reads them
+    printed = np.array(("%f " * feats.size % tuple(feats.tolist())).split(), dtype=np.float64)
+    scaled = _svm_scale_dense(printed, m.scaling)
+    probs_by_label = m.classifier.probabilities(scaled[0])
+    regressed = m._regress(scaled[1:])
     probs = {name: probs_by_label[k + 1] for k, name in enumerate(DISTORTIONS)}
     scores: dict[str, float] = {}
     for name in DISTORTIONS:
@@ -478,7 +587,7 @@ def _details(
                 else jqi_from_features(*jpeg_feats, constants=BIQI_JQI_CONSTANTS)
             )
         else:
-            scores[name] = m.regressors[name].predict(_svm_scale(printed, m.ranges[name]))
+            scores[name] = regressed[name]
     quality = float(sum(probs[n] * scores[n] for n in DISTORTIONS))
     return {"quality": quality, "probabilities": probs, "scores": scores, "features": feats}
 
