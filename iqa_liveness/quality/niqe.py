@@ -243,30 +243,61 @@ _GAM_GRID: NDArray[np.float64] = 0.2 + 0.001 * np.arange(9801.0)  # MATLAB 0.2:0
 
 
 @lru_cache(maxsize=1)
-def _gam_table() -> NDArray[np.float64]:
-    r = _gamma(2.0 / _GAM_GRID) ** 2 / (_gamma(1.0 / _GAM_GRID) * _gamma(3.0 / _GAM_GRID))
+def _gam_tables() -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """On the shape grid: the AGGD ratio ``G(2/a)^2 / (G(1/a) G(3/a))`` the grid search
+    matches, ``sqrt(G(1/a) / G(3/a))`` (beta from a standard deviation) and
+    ``G(2/a) / G(1/a)`` (the mean), so that a fit costs no Gamma evaluation."""
+    g1, g2, g3 = (_gamma(k / _GAM_GRID) for k in (1.0, 2.0, 3.0))
+    r = g2**2 / (g1 * g3)
     if not np.all(np.diff(r) > 0):  # pragma: no cover - property of the Gamma function
         raise AssertionError("AGGD ratio table is not increasing")
-    return r
+    out = (r, np.sqrt(g1 / g3), g2 / g1)
+    for t in out:
+        t.flags.writeable = False
+    return out
 
 
-def _grid_search(rhat: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Shape parameter minimising ``(r(gam) - rhat)^2`` over the grid (first minimum on ties).
+def _grid_index(rhat: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Grid index of the shape minimising ``(r(gam) - rhat)^2`` (first minimum on ties).
 
     The ratio is increasing on the grid, so a binary search and a comparison of the two
     neighbours gives the same answer as MATLAB's exhaustive ``min``.
     """
-    r = _gam_table()
+    r = _gam_tables()[0]
     j = np.clip(np.searchsorted(r, rhat), 1, r.size - 1)
-    lo = (r[j - 1] - rhat) ** 2
-    hi = (r[j] - rhat) ** 2
-    pos = np.where(hi < lo, j, j - 1)
-    out: NDArray[np.float64] = _GAM_GRID[pos]
+    d_lo = r[j - 1] - rhat
+    d_hi = r[j] - rhat
+    out: NDArray[np.intp] = j - (d_hi * d_hi >= d_lo * d_lo)
     return out
 
 
+def _aggd_fit(
+    n: float | NDArray[np.float64],
+    n_left: NDArray[np.float64],
+    n_right: NDArray[np.float64],
+    s_left: NDArray[np.float64],
+    s_right: NDArray[np.float64],
+    s_abs: NDArray[np.float64],
+) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """:func:`_aggd_from_sums` returning the shape's grid index instead of the shape (0 where
+    the fit is undefined); ``n`` may be an array (one value per block)."""
+    valid = (n_left > 0) & (n_right > 0) & (s_left > 0) & (s_right > 0)
+    left_std = np.sqrt(s_left / np.maximum(n_left, 1))
+    right_std = np.sqrt(s_right / np.maximum(n_right, 1))
+    g = np.where(valid, left_std / np.where(valid, right_std, 1.0), 1.0)
+    mean_abs = s_abs / n
+    rhat = mean_abs * mean_abs / np.where(valid, (s_left + s_right) / n, 1.0)
+    g2 = g * g
+    rhatnorm = rhat * (g2 * g + 1.0) * (g + 1.0) / ((g2 + 1.0) * (g2 + 1.0))
+    pos = np.where(valid, _grid_index(rhatnorm), 0)
+    ratio = _gam_tables()[1][pos]
+    beta_l = np.where(valid, left_std * ratio, 0.0)
+    beta_r = np.where(valid, right_std * ratio, 0.0)
+    return pos, beta_l, beta_r, valid
+
+
 def _aggd_from_sums(
-    n: int,
+    n: float | NDArray[np.float64],
     n_left: NDArray[np.float64],
     n_right: NDArray[np.float64],
     s_left: NDArray[np.float64],
@@ -275,27 +306,14 @@ def _aggd_from_sums(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
     """AGGD fit of ``estimateaggdparam.m`` from per-block sums.
 
-    ``n_left``/``n_right`` count the negative/positive values, ``s_left`` sums the squares of
-    the negative ones, ``s_right`` of the positive ones, ``s_abs`` sums the absolute values.
-    Returns alpha, beta_left, beta_right and ``valid`` (False where there is no negative or
-    no positive value, or a zero spread on one side: the fit is undefined and the parameters
-    are set to 0).
+    ``n`` is the number of values of a block, ``n_left``/``n_right`` count the
+    negative/positive values, ``s_left`` sums the squares of the negative ones, ``s_right``
+    of the positive ones, ``s_abs`` sums the absolute values. Returns alpha, beta_left,
+    beta_right and ``valid`` (False where there is no negative or no positive value, or a
+    zero spread on one side: the fit is undefined and the parameters are set to 0).
     """
-    valid = (n_left > 0) & (n_right > 0) & (s_left > 0) & (s_right > 0)
-    s_all = s_left + s_right
-    left_std = np.sqrt(s_left / np.maximum(n_left, 1))
-    right_std = np.sqrt(s_right / np.maximum(n_right, 1))
-    gammahat = np.where(valid, left_std / np.where(valid, right_std, 1.0), 1.0)
-    mean_abs = s_abs / n
-    rhat = mean_abs * mean_abs / np.where(valid, s_all / n, 1.0)
-    g = gammahat
-    rhatnorm = rhat * (g**3 + 1.0) * (g + 1.0) / (g * g + 1.0) ** 2
-    alpha = np.where(valid, _grid_search(rhatnorm), 0.0)
-    a = np.where(valid, alpha, 1.0)
-    ratio = np.sqrt(_gamma(1.0 / a) / _gamma(3.0 / a))
-    beta_l = np.where(valid, left_std * ratio, 0.0)
-    beta_r = np.where(valid, right_std * ratio, 0.0)
-    return alpha, beta_l, beta_r, valid
+    pos, beta_l, beta_r, valid = _aggd_fit(n, n_left, n_right, s_left, s_right, s_abs)
+    return np.where(valid, _GAM_GRID[pos], 0.0), beta_l, beta_r, valid
 
 
 #: In-block circular shifts ``[dr dc]`` of the paired products (``circshift`` arguments).
@@ -427,24 +445,28 @@ def _block_stats(coef: NDArray[np.float64], bh: int, bw: int) -> tuple[NDArray[n
     return n_left, n_right, s_left, s_right, s_abs
 
 
-def _block_features(coef: NDArray[np.float64], bh: int, bw: int) -> NDArray[np.float64]:
-    """18 features per block (row-major block order), NaN rows for undefined fits."""
-    nb = (coef.shape[0] // bh) * (coef.shape[1] // bw)
-    n = bh * bw
-    # one AGGD fit for the five arrays' blocks
-    alpha, bl, br, valid = (
-        v.reshape(5, -1) for v in _aggd_from_sums(n, *_block_stats(coef, bh, bw))
-    )
-    a = np.where(valid[1:], alpha[1:], 1.0)
-    mean = (br[1:] - bl[1:]) * (_gamma(2.0 / a) / _gamma(1.0 / a))
-    feats = np.empty((nb, 18))
-    feats[:, 0] = alpha[0]
-    feats[:, 1] = (bl[0] + br[0]) / 2.0
-    pairs = np.stack([alpha[1:], mean, bl[1:], br[1:]], axis=2)  # (shift, block, parameter)
-    feats[:, 2:] = pairs.transpose(1, 0, 2).reshape(nb, 16)
-    ok = valid.all(axis=0)
-    feats[~ok] = np.nan
-    return feats
+def _features_from_stats(
+    stats: list[tuple[NDArray[np.float64], ...]], sizes: list[int]
+) -> NDArray[np.float64]:
+    """18 features per block and scale (row-major block order, scales side by side) from
+    :func:`_block_stats` of each scale (``sizes``: values per block), NaN rows for
+    undefined fits; one AGGD fit for the blocks of all arrays and scales."""
+    counts = [s[0].size for s in stats]
+    n = np.repeat(np.asarray(sizes, dtype=np.float64), counts)
+    pos, bl, br, valid = _aggd_fit(n, *(np.concatenate(k) for k in zip(*stats)))
+    alpha = np.where(valid, _GAM_GRID[pos], 0.0)
+    mean = (br - bl) * _gam_tables()[2][pos]
+    scales = []
+    for lo, hi in zip(np.cumsum([0, *counts[:-1]]), np.cumsum(counts)):
+        a, m, b_l, b_r, ok = (v[lo:hi].reshape(5, -1) for v in (alpha, mean, bl, br, valid))
+        feats = np.empty((a.shape[1], 18))
+        feats[:, 0] = a[0]
+        feats[:, 1] = (b_l[0] + b_r[0]) / 2.0
+        pairs = np.stack([a[1:], m[1:], b_l[1:], b_r[1:]], axis=2)  # (shift, block, parameter)
+        feats[:, 2:] = pairs.transpose(1, 0, 2).reshape(-1, 16)
+        feats[~ok.all(axis=0)] = np.nan
+        scales.append(feats)
+    return np.hstack(scales)
 
 
 def _block_shape(shape: tuple[int, ...], block_size: int) -> tuple[int, int]:
@@ -467,11 +489,11 @@ def _features_and_sharpness(
     nr, nc = img.shape[0] // bh, img.shape[1] // bw
     img = img[: nr * bh, : nc * bw]
     coef, sigma = mscn(img)
-    f1 = _block_features(coef, bh, bw)
+    stats = [_block_stats(coef, bh, bw)]
     sharp = sigma.reshape(nr, bh, nc, bw).mean(axis=(1, 3)).ravel() if sharpness else np.empty(0)
     coef2, _ = mscn(_halve(img))
-    f2 = _block_features(coef2, bh // 2, bw // 2)
-    return np.hstack([f1, f2]), sharp
+    stats.append(_block_stats(coef2, bh // 2, bw // 2))
+    return _features_from_stats(stats, [bh * bw, bh * bw // 4]), sharp
 
 
 def niqe_features(grey: NDArray[np.floating], block_size: int = BLOCK_SIZE) -> NDArray[np.float64]:
@@ -545,8 +567,12 @@ class NIQEModel:
     def distance(self, mu: NDArray[np.float64], cov: NDArray[np.float64]) -> float:
         """NIQE distance between this model and an image's MVG ``(mu, cov)``."""
         d = self.mu - mu
-        inv = np.linalg.pinv((self.cov + cov) / 2.0)
-        q = float(d @ inv @ d)
+        # d' pinv(S) d of the symmetric S from its eigendecomposition, with the cut-off of
+        # numpy's pinv (eigenvalues within 1e-15 of the largest in magnitude are dropped)
+        w, v = np.linalg.eigh((self.cov + cov) / 2.0)
+        keep = np.abs(w) > 1e-15 * np.abs(w).max()
+        proj = d @ v[:, keep]
+        q = float(proj @ (proj / w[keep]))
         return math.sqrt(max(q, 0.0))
 
     def degenerate_value(self) -> float:
@@ -634,10 +660,13 @@ def _resolve_model(model: NIQEModel | str | os.PathLike[str] | None) -> NIQEMode
 
 def _mvg(feats: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
     """Mean and covariance (N-1) of the complete rows; zeros when there are too few."""
-    rows = feats[np.all(np.isfinite(feats), axis=1)]
+    rows = feats[np.isfinite(feats).all(axis=1)]
     n = rows.shape[0]
     mu = rows.mean(axis=0) if n else np.zeros(_N_FEATURES)
-    cov = np.cov(rows, rowvar=False) if n >= 2 else np.zeros((_N_FEATURES, _N_FEATURES))
+    if n < 2:
+        return mu, np.zeros((_N_FEATURES, _N_FEATURES)), n
+    d = rows - mu
+    cov = (d.T @ d) * (1.0 / (n - 1))  # np.cov(rows, rowvar=False)
     return mu, cov, n
 
 
