@@ -217,3 +217,40 @@ def test_property_finite_and_bounded(h, w, seed, scale, conv):
     assert v["HLFI"] <= 1.0 + 1e-12
     if conv == "standard":
         assert v["SPE"] <= np.pi**2 * (1 + 1e-6)
+
+
+# -- the spectrum of I' derived from that of I ------------------------------------------------
+@pytest.mark.parametrize(
+    "shape", [(3, 3), (8, 8), (9, 8), (8, 9), (15, 21), (3, 40), (40, 3), (2, 5), (64, 48)]
+)
+@pytest.mark.parametrize("offset", [0.0, -128.0])
+def test_smoothed_half_spectrum_is_rfft2_of_smooth(shape, offset):
+    """H F plus the rank-4 border correction equals the DFT of smooth(I) up to rounding."""
+    x = _img(9, shape) + offset
+    ref = np.fft.rfft2(smooth(x))
+    got = sp.smoothed_half_spectrum(x)
+    assert got.shape == ref.shape and got.dtype == np.complex128
+    assert np.abs(got - ref).max() <= 1e-14 * np.abs(ref).max()
+    assert np.array_equal(sp.smoothed_half_spectrum(x, sp.half_spectrum(x)), got)
+
+
+def test_negative_image_pure_equals_context():
+    x = _img(10, (24, 30)) - 200.0  # I < 0: the phase tolerance comes from sum |I'|
+    ctx = QualityContext(x)
+    assert sp.spectral_magnitude_error(x, smooth(x)) == sp.ctx_sme(ctx)
+    assert sp.spectral_phase_error(x, smooth(x)) == sp.ctx_spe(ctx)
+    fa, fb = np.fft.fft2(x), np.fft.fft2(smooth(x))
+    spe = np.sum(np.angle(fa * np.conj(fb)) ** 2) / x.size
+    assert sp.ctx_spe(ctx) == pytest.approx(spe, rel=2e-6)
+
+
+def test_values_do_not_depend_on_rred_running_first(astronaut_grey_u8):
+    """RRED may fill the shared spectrum of I' by its own DFT; ours is always the derived one."""
+    from iqa_liveness.quality.rred import ctx_rred
+
+    img = astronaut_grey_u8[100:196, 150:278]
+    first = QualityContext(img)
+    ctx_rred(first)
+    alone = QualityContext(img)
+    for name, func in CTX_FUNCS.items():
+        assert func(first) == func(alone), name

@@ -44,6 +44,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, cast
 
@@ -285,24 +286,34 @@ def _smoothed_half_spectrum(x: _F, f: _C) -> _C:
     n, m = x.shape
     if n < 3 or m < 3:
         return half_spectrum(smooth(x))
-    a, b = _frame_factors(x)
-    out = np.empty((n, m // 2 + 1), np.complex128)
-    flat = out.view(np.float64)
-    np.matmul(a, b, out=flat)  # F(E)
-    cv2.accumulateProduct(f.view(np.float64), _smoothing_gain(n, m), flat)  # + H F
-    return out
+    smoothed = _SmoothedSpectrum(x, f)
+    rows = _strip_rows(n, m // 2 + 1, 4)
+    for r0 in range(0, n, rows):
+        smoothed.fill(r0, min(r0 + rows, n))
+    return smoothed.out
 
 
-def _column_weights(m: int) -> _F:
-    """How many columns of the full spectrum each ``rfft2`` column stands for (1 or 2)."""
-    w = np.full(m // 2 + 1, 2.0)
-    w[0] = 1.0
-    if m % 2 == 0:
-        w[-1] = 1.0
-    return w
+class _SmoothedSpectrum:
+    """The half spectrum of ``smooth(x)`` (``out``), computed from ``f = half_spectrum(x)``
+    strip of rows by strip (:meth:`fill`) so that a pass over the spectra can use each
+    strip while it is in cache; ``x`` has both sides >= 3."""
+
+    def __init__(self, x: _F, f: _C) -> None:
+        n, m = x.shape
+        self.a, self.b = _frame_factors(x)
+        self.gain = _smoothing_gain(n, m)
+        self.src = f.view(np.float64)
+        self.out: _C = np.empty((n, m // 2 + 1), np.complex128)
+        self.flat = self.out.view(np.float64)
+
+    def fill(self, r0: int, r1: int) -> None:
+        """Rows ``r0:r1`` of ``out``: ``F(E)`` (:func:`_frame_factors`) plus ``H F``."""
+        dst = self.flat[r0:r1]
+        np.matmul(self.a[r0:r1], self.b, out=dst)
+        cv2.accumulateProduct(self.src[r0:r1], self.gain[r0:r1], dst)
 
 
-_STRIP_BYTES = 1 << 18  # the passes over the spectra run on strips of ~256 KiB per array
+_STRIP_BYTES = 1 << 21  # the passes over the spectra run on strips of <= 2 MiB per array
 
 
 def _strip_rows(n: int, half: int, itemsize: int = 8) -> int:
@@ -355,116 +366,175 @@ def _magnitude_sums(f: _C) -> _F:
     return sums
 
 
-class _HLFISums:
-    """Column sums of a float32 ``|F|`` over all rows and the HLFI row bands, strip by strip,
-    accumulated in double (``cv2.reduce``)."""
+@lru_cache(maxsize=8)
+def _hlfi_layout(
+    n: int, m: int
+) -> tuple[int, int, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]]:
+    """The HLFI bands on the ``rfft2`` half: the low band's columns ``0 .. low_cols - 1``,
+    the high band's columns ``high_from ..``, and the runs of rows of the two bands."""
+    k = np.arange(m // 2 + 1)  # |column frequency index| of the rfft2 half
+    low, high = _hlfi_rows(n)
+    return (
+        int(np.count_nonzero(k < HLFI_LOW * m)),
+        int(np.count_nonzero(k < HLFI_HIGH * m)),
+        (tuple(_runs(low)), tuple(_runs(high))),
+    )
 
-    def __init__(self, n: int, half: int) -> None:
-        low, high = _hlfi_rows(n)
-        self.bands = ([(0, n)], _runs(low), _runs(high))
-        self.sums = np.zeros((3, half))
+
+class _HLFIBands:
+    """Sums of a float32 ``|F|`` over the full spectrum and the two HLFI bands, from the
+    ``rfft2`` half strip by strip (in double): the full-spectrum sum of a block of columns
+    is twice its plain sum less its columns of weight 1 (column 0, and Nyquist for even
+    ``M``). The low band takes columns ``0 .. low_cols - 1`` of the low rows, the high band
+    columns ``high_from ..`` of the high rows."""
+
+    def __init__(self, n: int, m: int) -> None:
+        self.low_cols, self.high_from, self.runs = _hlfi_layout(n, m)
+        self.nyquist = m % 2 == 0
+        self.plain = np.zeros(3)
+        self.single = np.zeros(3)
 
     def add(self, a: _F32, r0: int) -> None:
+        """Add a strip ``a`` of ``|F|`` holding rows ``r0 ..``."""
         r1 = r0 + a.shape[0]
-        for sums, runs in zip(self.sums, self.bands, strict=True):
+        self._add(0, a, True, self.nyquist)
+        for band, runs in enumerate(self.runs, start=1):
             for start, stop in runs:
                 lo, hi = max(start, r0), min(stop, r1)
                 if hi > lo:
-                    sums += cv2.reduce(a[lo - r0 : hi - r0], 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F)[0]
+                    rows = a[lo - r0 : hi - r0]
+                    if band == 1:
+                        self._add(1, rows[:, : self.low_cols], True, False)
+                    else:
+                        self._add(2, rows[:, self.high_from :], False, self.nyquist)
+
+    def _add(self, band: int, block: _F32, first: bool, last: bool) -> None:
+        if block.size == 0:
+            return
+        self.plain[band] += cv2.sumElems(block)[0]
+        if first:
+            self.single[band] += float(block[:, 0].sum(dtype=np.float64))
+        if last:
+            self.single[band] += float(block[:, -1].sum(dtype=np.float64))
+
+    def values(self) -> _F:
+        """Full-spectrum sums: all, low band, high band."""
+        return cast(_F, 2.0 * self.plain - self.single)
 
 
-def _magnitude_into(re: _F32, im: _F32, out: _F32, tmp: _F32) -> None:
-    """``out = sqrt(re**2 + im**2)`` in float32, ``tmp`` as scratch."""
-    np.multiply(re, re, out=out)
-    np.multiply(im, im, out=tmp)
-    np.add(out, tmp, out=out)
-    np.sqrt(out, out=out)
-
-
-def _planes_into(f: _C, re: _F32, im: _F32, mag: _F32, tmp: _F32) -> None:
-    """Real and imaginary parts and magnitude of complex coefficients, as float32."""
-    np.copyto(re, f.real, casting="same_kind")
-    np.copyto(im, f.imag, casting="same_kind")
-    _magnitude_into(re, im, mag, tmp)
+def _magnitude_into(f: _C, z: NDArray[np.complex64], out: _F32) -> None:
+    """The coefficients ``f`` rounded to float32 (``z``) and their magnitudes (``out``)."""
+    np.copyto(z, f, casting="same_kind")
+    np.abs(z, out=out)
 
 
 def _phase_difference_into(
-    re_x: _F32, im_x: _F32, re_y: _F32, im_y: _F32, out: _F32, tmp: _F32
+    x: NDArray[np.complex64], y: NDArray[np.complex64], planes: _F32, out: _F32
 ) -> _F32:
     """``arg(x conj(y))`` wrapped to ``(-pi, pi]``, ``atan2(cross, dot)`` in float32, into
-    ``out`` (``tmp`` and ``im_x`` are overwritten)."""
+    ``out``; ``planes`` (4 arrays of ``x``'s shape) is scratch. Cross and dot products by
+    separate float32 products and sums (no fused multiply-add, unlike numpy's complex
+    product): ``x`` against ``c x`` (``c > 0`` a power of 2) gives a cross product of exactly
+    0."""
+    re_x, im_x, re_y, im_y = planes
+    cv2.split(x.view(np.float32).reshape(*x.shape, 2), [re_x, im_x])
+    cv2.split(y.view(np.float32).reshape(*y.shape, 2), [re_y, im_y])
     np.multiply(im_x, re_y, out=out)
-    np.multiply(re_x, im_y, out=tmp)
-    np.subtract(out, tmp, out=out)  # cross
-    np.multiply(re_x, re_y, out=tmp)
-    np.multiply(im_x, im_y, out=im_x)
-    np.add(tmp, im_x, out=tmp)  # dot
-    return np.arctan2(out, tmp, out=out)
+    np.multiply(re_x, re_y, out=re_y)
+    np.multiply(re_x, im_y, out=re_x)
+    np.multiply(im_x, im_y, out=im_y)
+    np.subtract(out, re_x, out=out)  # cross
+    np.add(re_y, im_y, out=re_y)  # dot
+    return np.arctan2(out, re_y, out=out)
 
 
-def _magnitude_sums32(f: _C) -> _F:
-    """:func:`_magnitude_sums` from float32 magnitudes (standard HLFI)."""
+def _magnitude_bands32(f: _C, m: int) -> _F:
+    """:class:`_HLFIBands` of ``|F|`` (standard HLFI), as :func:`_spectral_errors_standard`
+    computes them (same strips and operations)."""
     n, half = f.shape
-    rows = _strip_rows(n, half, 4)
-    buf = np.empty((4, rows, half), np.float32)
-    hlfi = _HLFISums(n, half)
+    rows = _strip_rows(n, half)
+    z = np.empty((rows, half), np.complex64)
+    mag = np.empty((rows, half), np.float32)
+    bands = _HLFIBands(n, m)
     for r0 in range(0, n, rows):
         r1 = min(r0 + rows, n)
-        re, im, mag, tmp = buf[:, : r1 - r0]
-        _planes_into(f[r0:r1], re, im, mag, tmp)
-        hlfi.add(mag, r0)
-    return hlfi.sums
+        _magnitude_into(f[r0:r1], z[: r1 - r0], mag[: r1 - r0])
+        bands.add(mag[: r1 - r0], r0)
+    return bands.values()
 
 
-def _weighted_sq_sum(full_sq: float, col0: NDArray[Any], nyq: NDArray[Any] | None) -> float:
-    """``sum_v w_v sum_u x^2`` from the plain sum of squares over the ``rfft2`` half: every
-    column stands for two columns of the full spectrum except column 0 and, for even ``M``,
-    column ``M/2`` (``nyq``)."""
-    total = 2.0 * full_sq - float(np.dot(col0, col0))
-    if nyq is not None:
-        total -= float(np.dot(nyq, nyq))
-    return total
+def _single_columns(m: int) -> NDArray[np.intp]:
+    """Columns of the ``rfft2`` half that stand for one column of the full spectrum."""
+    half = m // 2 + 1
+    return np.array([0, half - 1] if m % 2 == 0 and half > 1 else [0])
 
 
-def _edge_columns(x: NDArray[Any], m: int) -> tuple[_F, _F | None]:
-    """Columns 0 and (even ``M``) ``M/2`` of a strip of the ``rfft2`` half, in double."""
-    col0 = x[:, 0].astype(np.float64)
-    return col0, (x[:, -1].astype(np.float64) if m % 2 == 0 and x.shape[1] > 1 else None)
+def _weighted_sq_sum(full_sq: float, single: NDArray[Any]) -> float:
+    """``sum_v w_v sum_u x^2`` from the plain sum of squares over the ``rfft2`` half and the
+    values ``single`` of the columns of weight 1 (the others stand for two columns)."""
+    d = single.astype(np.float64).ravel()
+    return 2.0 * full_sq - float(np.dot(d, d))
 
 
 def _spectral_errors_standard(
-    f_ref: _C, f_dis: _C, tol_ref: float, tol_dis: float, m: int
+    f_ref: _C,
+    f_dis: _C,
+    tol_ref: float,
+    tol_dis: float | None,
+    m: int,
+    fill: Callable[[int, int], None] | None = None,
 ) -> tuple[float, float, _F]:
-    """Standard SME, SPE and the magnitude sums of ``F_ref`` (HLFI), over strips in float32.
+    """Standard SME, SPE and the HLFI sums of ``|F_ref|``, over strips in float32.
 
     The coefficients (double-precision spectra) are rounded to float32, their magnitudes,
-    cross and dot products and phase differences computed in float32, the sums
-    accumulated in double. A coefficient at or below ``tol`` is zero: it is made
-    ``(2**30 tol + re, im)``, whose phase is within 1e-9 rad of 0 (exactly 0 for an exact
-    zero).
+    their product ``x conj(y)`` (cross and dot products) and phase differences computed in
+    float32, the sums accumulated in double. A coefficient at or below ``tol`` is zero: it
+    is made ``(2**30 tol + re, im)``, whose phase is within 1e-9 rad of 0 (exactly 0 for an
+    exact zero). ``fill(r0, r1)``, if given, computes rows ``r0:r1`` of ``f_dis`` just before
+    they are used; ``tol_dis`` None: ``1e-12 |F_dis(0, 0)|`` (an image >= 0).
     """
     n, half = f_ref.shape
-    rows = _strip_rows(n, half, 4)
-    buf = np.empty((7, rows, half), np.float32)
-    hlfi = _HLFISums(n, half)
+    rows = _strip_rows(n, half)
+    single = _single_columns(m)
+    pairs = np.empty((2, rows, half), np.complex64)
+    buf = np.empty((8, rows, half), np.float32)
+    bands = _HLFIBands(n, m)
     sme = spe = 0.0
     for r0 in range(0, n, rows):
         r1 = min(r0 + rows, n)
-        re_x, im_x, re_y, im_y, a_x, a_y, tmp = buf[:, : r1 - r0]
-        _planes_into(f_ref[r0:r1], re_x, im_x, a_x, tmp)
-        _planes_into(f_dis[r0:r1], re_y, im_y, a_y, tmp)
-        hlfi.add(a_x, r0)
-        (x0, xn), (y0, yn) = _edge_columns(a_x, m), _edge_columns(a_y, m)
-        d_nyq = None if xn is None or yn is None else xn - yn
-        sme += _weighted_sq_sum(float(cv2.norm(a_x, a_y, cv2.NORM_L2SQR)), x0 - y0, d_nyq)
-        for re, a, tol in ((re_x, a_x, tol_ref), (re_y, a_y, tol_dis)):
+        if fill is not None:
+            fill(r0, r1)
+        if tol_dis is None:
+            tol_dis = _PHASE_TOL * abs(float(f_dis[0, 0].real))
+        x, y = pairs[:, : r1 - r0]
+        a_x, a_y, phi, tmp = buf[:4, : r1 - r0]
+        _magnitude_into(f_ref[r0:r1], x, a_x)
+        _magnitude_into(f_dis[r0:r1], y, a_y)
+        bands.add(a_x, r0)
+        d_single = a_x[:, single].astype(np.float64) - a_y[:, single]
+        sme += _weighted_sq_sum(float(cv2.norm(a_x, a_y, cv2.NORM_L2SQR)), d_single)
+        for z, a, tol in ((x, a_x, tol_ref), (y, a_y, tol_dis)):
             if cv2.minMaxLoc(a)[0] <= tol:
                 cv2.threshold(a, tol, 2.0**30 * tol, cv2.THRESH_BINARY_INV, dst=tmp)
-                np.add(re, tmp, out=re)
-        phi = _phase_difference_into(re_x, im_x, re_y, im_y, a_x, a_y)
-        spe += _weighted_sq_sum(float(cv2.norm(phi, cv2.NORM_L2SQR)), *_edge_columns(phi, m))
+                np.add(z.real, tmp, out=z.real)
+        _phase_difference_into(x, y, buf[4:, : r1 - r0], phi)
+        spe += _weighted_sq_sum(float(cv2.norm(phi, cv2.NORM_L2SQR)), phi[:, single])
     size = n * m
-    return sme / size, spe / size, hlfi.sums
+    return sme / size, spe / size, bands.values()
+
+
+def _standard_errors_of_smoothed(
+    x: _F, f_ref: _C, tol_ref: float, tol_dis: float | None
+) -> tuple[float, float, _F, _C]:
+    """:func:`_spectral_errors_standard` between ``x`` and ``smooth(x)``, the spectrum of
+    ``smooth(x)`` computed strip by strip within the pass (returned last)."""
+    n, m = x.shape
+    if n < 3 or m < 3:
+        f_dis = half_spectrum(smooth(x))
+        return (*_spectral_errors_standard(f_ref, f_dis, tol_ref, tol_dis, m), f_dis)
+    smoothed = _SmoothedSpectrum(x, f_ref)
+    errors = _spectral_errors_standard(f_ref, smoothed.out, tol_ref, tol_dis, m, smoothed.fill)
+    return (*errors, smoothed.out)
 
 
 def _spectral_errors(
@@ -518,11 +588,13 @@ def _spectrum(image: _F, conv: str) -> _C:
 def _errors_of(reference: ArrayLike, distorted: ArrayLike, conv: str) -> tuple[float, float]:
     ref, dis = _pair(reference, distorted)
     f_ref = _spectrum(ref, conv)
-    if conv != "bob" and np.array_equal(dis, smooth(ref)):
-        f_dis = _smoothed_half_spectrum(ref, f_ref)  # I' itself: as the context computes it
-    else:
-        f_dis = _spectrum(dis, conv)
-    tol_ref, tol_dis = _phase_tolerance(ref, f_ref), _phase_tolerance(dis, f_dis)
+    tol_ref = _phase_tolerance(ref, f_ref)
+    if conv != "bob" and np.array_equal(dis, smooth(ref)):  # I' itself: as the context does
+        tol_dis = None if float(dis.min()) >= 0.0 else _phase_tolerance(dis, f_ref, False)
+        sme, spe, _, _ = _standard_errors_of_smoothed(ref, f_ref, tol_ref, tol_dis)
+        return sme, spe
+    f_dis = _spectrum(dis, conv)
+    tol_dis = _phase_tolerance(dis, f_dis)
     sme, spe, _ = _spectral_errors(f_ref, f_dis, tol_ref, tol_dis, ref.shape[1], conv)
     return sme, spe
 
@@ -618,15 +690,10 @@ def spectral_phase_error(
     return _errors_of(reference, distorted, check_convention(convention))[1]
 
 
-def _hlfi_standard(sums: _F, n: int, m: int) -> float:
-    w = _column_weights(m)
-    total = float(sums[0] @ w)
+def _hlfi_standard(bands: _F) -> float:
+    total, low, high = (float(v) for v in bands)
     if total <= 0.0:
         return 1.0
-    k_col = np.arange(sums.shape[1])  # |column frequency index| of the rfft2 half
-    low_c, high_c = k_col < HLFI_LOW * m, k_col >= HLFI_HIGH * m
-    low = float(sums[1][low_c] @ w[low_c])
-    high = float(sums[2][high_c] @ w[high_c])
     return abs(low - high) / total
 
 
@@ -697,17 +764,17 @@ def high_low_frequency_index(image: ArrayLike, convention: str = "standard") -> 
     """
     conv = check_convention(convention)
     x = _image(image)
-    return _hlfi(_sums_of(_spectrum(x, conv), conv), x.shape, conv)
+    return _hlfi(_sums_of(_spectrum(x, conv), conv, x.shape[1]), x.shape, conv)
 
 
-def _sums_of(f: _C, conv: str) -> _F:
-    return _magnitude_sums(f) if conv == "bob" else _magnitude_sums32(f)
+def _sums_of(f: _C, conv: str, m: int) -> _F:
+    return _magnitude_sums(f) if conv == "bob" else _magnitude_bands32(f, m)
 
 
 def _hlfi(sums: _F, shape: tuple[int, int], conv: str) -> float:
     if conv == "bob":
         return _hlfi_bob(sums, shape[1])
-    return _hlfi_standard(sums, shape[0], shape[1])
+    return _hlfi_standard(sums)
 
 
 # --------------------------------------------------------------------------------------------
@@ -723,29 +790,24 @@ def _spectrum_of_I(ctx: QualityContext) -> _C:
     return ctx.cached(_key(ctx, "I"), lambda c: _spectrum(c.I, c.convention))
 
 
-def _spectrum_of_smoothed(ctx: QualityContext, f_ref: _C) -> _C:
-    """The spectrum of ``I'``: bob's by ``numpy.fft.rfft2``; the standard one by
-    :func:`smoothed_half_spectrum` from that of ``I`` (key ``"spectral.smoothed:I'"``),
-    also offered to RRED as ``"spectral.rfft2:I'"`` if RRED has not computed it yet (SME
-    comes first in the registry's order). Our measures always use the derived spectrum, so
-    their values do not depend on which measures ran before."""
-    if ctx.convention == "bob":
-        dis = distorted_image(ctx)
-        return ctx.cached(_key(ctx, "I'"), lambda _: _spectrum(dis, "bob"))
-    f_dis = ctx.cached("spectral.smoothed:I'", lambda c: _smoothed_half_spectrum(c.I, f_ref))
-    ctx.cached(_key(ctx, "I'"), lambda _: f_dis)  # (for RRED, unless it made its own)
-    return f_dis
-
-
 def _errors(ctx: QualityContext) -> tuple[float, float]:
     def compute(c: QualityContext) -> tuple[float, float]:
         dis = distorted_image(c)
         f_ref = _spectrum_of_I(c)
-        f_dis = _spectrum_of_smoothed(c, f_ref)
         # I >= 0 makes I' >= 0 (a convex combination of pixels)
-        tol_ref = _phase_tolerance(c.I, f_ref, c.min_I >= 0.0)
-        tol_dis = _phase_tolerance(dis, f_dis, True if c.min_I >= 0.0 else None)
-        sme, spe, sums = _spectral_errors(f_ref, f_dis, tol_ref, tol_dis, c.shape[1], c.convention)
+        non_negative = c.min_I >= 0.0
+        tol_ref = _phase_tolerance(c.I, f_ref, non_negative)
+        if c.convention == "bob":
+            f_dis = c.cached(_key(c, "I'"), lambda _: _spectrum(dis, "bob"))
+            tol_dis = _phase_tolerance(dis, f_dis, True if non_negative else None)
+            sme, spe, sums = _spectral_errors(f_ref, f_dis, tol_ref, tol_dis, c.shape[1], "bob")
+        else:
+            # the spectrum of I' is derived from that of I within the pass, and offered to
+            # RRED (which comes later in the registry's order) unless RRED made its own; ours
+            # is always the derived one, so our values do not depend on what ran before
+            tol_smooth = None if non_negative else _phase_tolerance(dis, f_ref, False)
+            sme, spe, sums, f_smooth = _standard_errors_of_smoothed(c.I, f_ref, tol_ref, tol_smooth)
+            c.cached(_key(c, "I'"), lambda _: f_smooth)
         c.cached("spectral.magnitude_sums:I", lambda _: sums)
         return sme, spe
 
@@ -768,6 +830,6 @@ def ctx_spe(ctx: QualityContext) -> float:
 def ctx_hlfi(ctx: QualityContext) -> float:
     """HLFI of ``I`` of a context (see :func:`high_low_frequency_index`)."""
     sums = ctx.cached(
-        "spectral.magnitude_sums:I", lambda c: _sums_of(_spectrum_of_I(c), c.convention)
+        "spectral.magnitude_sums:I", lambda c: _sums_of(_spectrum_of_I(c), c.convention, c.shape[1])
     )
     return _hlfi(sums, ctx.shape, ctx.convention)
