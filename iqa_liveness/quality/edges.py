@@ -846,7 +846,7 @@ def _wrapped_angle(
     return np.arctan2(cross, dot, out=cross)
 
 
-_STRIP_BYTES = 1 << 18  # the gradient measures run over strips of rows of ~256 KiB per array
+_STRIP_BYTES = 1 << 19  # the gradient measures run over strips of rows of ~512 KiB per array
 
 
 def _strip_rows(shape: tuple[int, int], itemsize: int) -> int:
@@ -889,7 +889,7 @@ def _magnitude_into(
 def _phase_ready(re: _F32, mag: _F32, out: _F32) -> _F32:
     """``re``, or ``re + 1`` (into ``out``) where ``mag <= 2e-9``: a zero vector made
     ``(1, c)``, of phase 0 (float32). The minimum decides whether any is there."""
-    if cv2.minMaxLoc(mag)[0] > 2.0 * _PHASE_TOL:
+    if float(mag.min()) > 2.0 * _PHASE_TOL:
         return re
     cv2.threshold(mag, 2.0 * _PHASE_TOL, 1.0, cv2.THRESH_BINARY_INV, dst=out)
     return np.add(re, out, out=out)
