@@ -89,3 +89,13 @@ def test_zero_crossing_rate_equals_sign_definition():
     s = np.sign(d)
     z_v = np.mean((s[:-1] * s[1:]) < 0)
     assert J.jqi_features(x)[2] == pytest.approx((z_h + z_v) / 2, rel=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(16, 20), (41, 17), (480, 640), (63, 64)])
+def test_vertical_features_equal_the_difference_definition(shape):
+    # the vertical B, A, Z from row comparisons equal _axis_features of x[1:] - x[:-1]
+    rng = np.random.default_rng(shape[0])
+    x = np.round(rng.uniform(0, 255, shape) / 30) * 30  # ties: zero differences
+    got = J._vertical_features(x)
+    ref = J._axis_features(x[1:] - x[:-1], 0, shape[0])
+    assert got == pytest.approx(ref, rel=1e-13, abs=1e-13)

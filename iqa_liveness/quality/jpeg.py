@@ -108,6 +108,20 @@ def _axis_features(d: NDArray[np.float64], axis: int, n: int) -> tuple[float, fl
     return b, a, float(crossings) / n_pairs
 
 
+def _vertical_features(x: NDArray[np.float64]) -> tuple[float, float, float]:
+    """:func:`_axis_features` along axis 0 without a difference image: whole rows are
+    contiguous, so the L1 norms and the sign masks compare ``x[1:]`` with ``x[:-1]``
+    directly (one pass less than forming ``x[1:] - x[:-1]``)."""
+    h, w = x.shape
+    lo, hi = x[:-1], x[1:]
+    top = 8 * (h // 8)
+    b = cv2.norm(x[8 : top - 1 : 8], x[7 : top - 1 : 8], cv2.NORM_L1) / ((h // 8 - 1) * w)
+    a = (8.0 * cv2.norm(hi, lo, cv2.NORM_L1) / ((h - 1) * w) - b) / 7.0
+    neg, pos = hi < lo, hi > lo
+    crossings = np.count_nonzero(neg[:-1] & pos[1:]) + np.count_nonzero(pos[:-1] & neg[1:])
+    return b, a, float(crossings) / ((h - 2) * w)
+
+
 def jqi_features(grey: NDArray[np.floating]) -> tuple[float, float, float]:
     """Blockiness ``B``, activity ``A`` and zero-crossing rate ``Z`` (horizontal/vertical mean).
 
@@ -127,11 +141,11 @@ def jqi_features(grey: NDArray[np.floating]) -> tuple[float, float, float]:
     >>> [round(v, 4) for v in jqi_features(img)]  # A < 0: mean |d| runs over N - 1 differences
     [2.5, -0.0806, 0.0]
     """
-    x = np.asarray(grey, dtype=np.float64)
+    x = np.ascontiguousarray(grey, dtype=np.float64)
     if x.ndim != 2 or min(x.shape) < 16:
         raise ValueError(f"jqi_features needs a 2-D image of at least 16x16, got {x.shape}")
     bh, ah, zh = _axis_features(_horizontal_differences(x), 1, x.shape[1])
-    bv, av, zv = _axis_features(x[1:] - x[:-1], 0, x.shape[0])
+    bv, av, zv = _vertical_features(x)
     return (bh + bv) / 2.0, (ah + av) / 2.0, (zh + zv) / 2.0
 
 
