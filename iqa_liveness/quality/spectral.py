@@ -428,17 +428,25 @@ def _magnitude_into(f: _C, z: NDArray[np.complex64], out: _F32) -> None:
     np.abs(z, out=out)
 
 
+def _planes(z: NDArray[np.complex64]) -> _F32:
+    """The memory of a contiguous complex64 array as two float32 arrays of its shape."""
+    return z.view(np.float32).reshape(2, *z.shape)
+
+
 def _phase_difference_into(
-    x: NDArray[np.complex64], y: NDArray[np.complex64], planes: _F32, out: _F32
+    x: NDArray[np.complex64], y: NDArray[np.complex64], re_x: _F32, im_x: _F32
 ) -> _F32:
-    """``arg(x conj(y))`` wrapped to ``(-pi, pi]``, ``atan2(cross, dot)`` in float32, into
-    ``out``; ``planes`` (4 arrays of ``x``'s shape) is scratch. Cross and dot products by
-    separate float32 products and sums (no fused multiply-add, unlike numpy's complex
-    product): ``x`` against ``c x`` (``c > 0`` a power of 2) gives a cross product of exactly
-    0."""
-    re_x, im_x, re_y, im_y = planes
+    """``arg(x conj(y))`` wrapped to ``(-pi, pi]``, ``atan2(cross, dot)`` in float32.
+
+    Cross and dot products by separate float32 products and sums (no fused multiply-add,
+    unlike numpy's complex product): ``x`` against ``c x`` (``c > 0`` a power of 2) gives a
+    cross product of exactly 0. ``re_x`` and ``im_x`` are scratch, as are ``x`` and ``y``,
+    whose memory holds the result.
+    """
     cv2.split(x.view(np.float32).reshape(*x.shape, 2), [re_x, im_x])
+    re_y, im_y = _planes(x)  # (x is free)
     cv2.split(y.view(np.float32).reshape(*y.shape, 2), [re_y, im_y])
+    out = _planes(y)[0]  # (y is free)
     np.multiply(im_x, re_y, out=out)
     np.multiply(re_x, re_y, out=re_y)
     np.multiply(re_x, im_y, out=re_x)
@@ -497,7 +505,7 @@ def _spectral_errors_standard(
     rows = _strip_rows(n, half)
     single = _single_columns(m)
     pairs = np.empty((2, rows, half), np.complex64)
-    buf = np.empty((8, rows, half), np.float32)
+    mags = np.empty((2, rows, half), np.float32)
     bands = _HLFIBands(n, m)
     sme = spe = 0.0
     for r0 in range(0, n, rows):
@@ -507,7 +515,7 @@ def _spectral_errors_standard(
         if tol_dis is None:
             tol_dis = _PHASE_TOL * abs(float(f_dis[0, 0].real))
         x, y = pairs[:, : r1 - r0]
-        a_x, a_y, phi, tmp = buf[:4, : r1 - r0]
+        a_x, a_y = mags[:, : r1 - r0]
         _magnitude_into(f_ref[r0:r1], x, a_x)
         _magnitude_into(f_dis[r0:r1], y, a_y)
         bands.add(a_x, r0)
@@ -515,9 +523,9 @@ def _spectral_errors_standard(
         sme += _weighted_sq_sum(float(cv2.norm(a_x, a_y, cv2.NORM_L2SQR)), d_single)
         for z, a, tol in ((x, a_x, tol_ref), (y, a_y, tol_dis)):
             if cv2.minMaxLoc(a)[0] <= tol:
-                cv2.threshold(a, tol, 2.0**30 * tol, cv2.THRESH_BINARY_INV, dst=tmp)
-                np.add(z.real, tmp, out=z.real)
-        _phase_difference_into(x, y, buf[4:, : r1 - r0], phi)
+                cv2.threshold(a, tol, 2.0**30 * tol, cv2.THRESH_BINARY_INV, dst=a)
+                np.add(z.real, a, out=z.real)
+        phi = _phase_difference_into(x, y, a_x, a_y)
         spe += _weighted_sq_sum(float(cv2.norm(phi, cv2.NORM_L2SQR)), phi[:, single])
     size = n * m
     return sme / size, spe / size, bands.values()
