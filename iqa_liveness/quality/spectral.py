@@ -110,7 +110,12 @@ def half_spectrum(image: ArrayLike) -> _C:
     >>> bool(np.allclose(half_spectrum(x), np.fft.rfft2(x), rtol=0, atol=1e-10))
     True
     """
-    x = _image(image)
+    return _half_spectrum(_image(image))
+
+
+def _half_spectrum(x: _F) -> _C:
+    """:func:`half_spectrum` of a checked float64 image (the context's ``I``: checked when
+    the image was read, and the measures' values are checked on the way out)."""
     n, m = x.shape
     if n > 1 and m > 1 and cv2.getOptimalDFTSize(n) == n and cv2.getOptimalDFTSize(m) == m:
         return _dft_half(x)
@@ -795,7 +800,9 @@ def _key(ctx: QualityContext, image: str) -> str:
 
 
 def _spectrum_of_I(ctx: QualityContext) -> _C:
-    return ctx.cached(_key(ctx, "I"), lambda c: _spectrum(c.I, c.convention))
+    if ctx.convention == "bob":
+        return ctx.cached(_key(ctx, "I"), lambda c: _spectrum(c.I, "bob"))
+    return ctx.cached(_key(ctx, "I"), lambda c: _half_spectrum(c.I))
 
 
 def _errors(ctx: QualityContext) -> tuple[float, float]:
