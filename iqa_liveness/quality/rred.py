@@ -144,29 +144,66 @@ def _masks(m: int, n: int, scale: int, orientations: int) -> tuple[_C, tuple[int
     return out, (r0, c0, h, w)
 
 
-def _centred_crop(half: _C, m: int, n: int, region: tuple[int, int, int, int]) -> _C:
-    """Centred full-spectrum values on ``region`` from an ``rfft2`` half spectrum."""
-    r0, c0, h, w = region
-    ky = (np.arange(r0, r0 + h) - m // 2)[:, None]
-    kx = (np.arange(c0, c0 + w) - n // 2)[None, :]
-    pos = kx >= 0
-    rows = np.where(pos, ky % m, (-ky) % m)
-    cols = np.abs(kx) * np.ones_like(ky)
-    vals = half[rows, cols]
-    return np.where(pos, vals, np.conj(vals))
+_Gather = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_]]
+
+
+def _half_index(m: int, n: int, ky: NDArray[np.intp], kx: NDArray[np.intp]) -> _Gather:
+    """Where the full-spectrum value at frequencies ``(ky, kx)`` is in an ``rfft2`` half
+    spectrum: row, column, and whether it is the conjugate of that entry (``kx < 0``)."""
+    neg = kx < 0
+    rows = np.where(neg, -ky, ky) % m
+    return rows, np.abs(kx), neg
+
+
+@lru_cache(maxsize=16)
+def _plan(
+    m: int, n: int, scale: int, orientations: int
+) -> tuple[_Gather, _Gather, _C, _C, int, int]:
+    """Everything but the image for the level-``scale`` bands of an ``m x n`` image.
+
+    ``real(ifft2(P))`` of a band's spectrum ``P`` (the centred crop times the masks, in FFT
+    order) is ``irfft2`` of its Hermitian part ``H(k) = (P(k) + conj(P(-k))) / 2`` (``-k``
+    modulo the crop), which needs ``H`` on half the grid only:
+    ``H = F(k) A + conj(F(-k)) B`` with ``A = mask(k) / 2``, ``B = conj(mask(-k)) / 2``
+    (both times the normalisation ``h w / (m n)``). Returns the gather indices of ``F(k)``
+    and ``F(-k)`` in the ``rfft2`` half spectrum (rows, columns, conjugate flags), ``A``,
+    ``B`` (orientations, h, w // 2 + 1) and ``h, w``.
+    """
+    masks, (r0, c0, h, w) = _masks(m, n, scale, orientations)
+    t = np.arange(h)[:, None]
+    u = np.arange(w // 2 + 1)[None, :]
+    # FFT-ordered index t of the crop is its centred index (t + h // 2) mod h
+    cu, cv = (t + h // 2) % h, (u + w // 2) % w
+    mu, mv = (-t + h // 2) % h, (-u + w // 2) % w  # the same for -k
+    ky0, kx0 = r0 - m // 2, c0 - n // 2  # frequency of the crop's first row / column
+    shape = (h, w // 2 + 1)
+    direct = _half_index(m, n, np.broadcast_to(ky0 + cu, shape), np.broadcast_to(kx0 + cv, shape))
+    mirror = _half_index(m, n, np.broadcast_to(ky0 + mu, shape), np.broadcast_to(kx0 + mv, shape))
+    norm = h * w / (m * n) / 2.0
+    a = masks[:, cu, cv] * norm
+    b: _C = np.asarray(np.conj(masks[:, mu, mv]) * norm, dtype=np.complex128)
+    for arr in (a, b):
+        arr.flags.writeable = False
+    return direct, mirror, a, b, h, w
 
 
 def _subbands_from_half(
     half: _C, shape: tuple[int, int], scale: int, orientations: int
 ) -> NDArray[np.float64]:
-    m, n = shape
-    masks, region = _masks(m, n, scale, orientations)
-    crop = _centred_crop(half, m, n, region)
-    spec = np.fft.ifftshift(crop[None] * masks, axes=(1, 2))
-    # ifft2 of the crop normalises by 1/(h w); rescale to 1/(m n): the band is then the
-    # full-resolution filter response sampled on the coarse grid, at every scale
-    _, _, h, w = region
-    bands: NDArray[np.float64] = scipy.fft.ifft2(spec, axes=(1, 2)).real * (h * w / (m * n))
+    """The bands from an ``rfft2`` half spectrum: ``irfft2`` of the Hermitian part of the
+    masked crop (:func:`_plan`), equal to ``real(ifft2(...))`` of the crop up to rounding.
+
+    The crop's ``ifft2`` normalises by ``1/(h w)``; the result is rescaled to ``1/(m n)``:
+    the band is then the full-resolution filter response sampled on the coarse grid.
+    """
+    (rd, cd, nd), (rm, cm, nm), a, b, h, w = _plan(shape[0], shape[1], scale, orientations)
+    f = half[rd, cd]
+    np.conjugate(f, out=f, where=nd)  # F(k)
+    g = half[rm, cm]
+    np.conjugate(g, out=g, where=~nm)  # conj(F(-k))
+    spec = a * f
+    spec += b * g
+    bands: NDArray[np.float64] = scipy.fft.irfft2(spec, s=(h, w), axes=(1, 2))
     return bands
 
 
