@@ -396,14 +396,26 @@ def test_property_finite_and_bounded(h, w, seed, scale, conv):
 
 # -- fast paths equal the dense definitions ---------------------------------------------------
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (2, 2), (9, 8), (24, 31), (40, 17)])
-def test_harris_from_shared_gradient_is_bitwise_the_response(shape):
+def test_harris_response_bitwise_and_corner_count(shape):
+    import cv2
+
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     cells = rng.integers(0, 3, (shape[0] // 3 + 1, shape[1] // 3 + 1))
     blocks = np.kron(cells, np.ones((3, 3)))[: shape[0], : shape[1]] * 80.0
+    kx = np.array([[-1.0, 0.0, 1.0]], np.float32)
+    g = cv2.getGaussianKernel(5, 1.5).astype(np.float32)
     for x in (rng.uniform(0, 255, shape), blocks, smooth(blocks)):
         x32 = x.astype(np.float32)
-        padded = ed._harris_padded(*ed._twice_gradient(x32))
-        assert np.array_equal(padded[1:-1, 1:-1], ed.harris_response(x))
+        ix = cv2.filter2D(x32, -1, kx, borderType=cv2.BORDER_REPLICATE)
+        iy = cv2.filter2D(x32, -1, kx.T, borderType=cv2.BORDER_REPLICATE)
+        a, b, c = (
+            cv2.sepFilter2D(z, cv2.CV_32F, g, g, borderType=cv2.BORDER_REPLICATE)
+            for z in (ix * ix, iy * iy, ix * iy)
+        )
+        expected = (a * b - c * c) - ((a + b) * (a + b)) * np.float32(0.04)
+        padded = ed._harris_padded(x32)
+        assert np.array_equal(padded[1:-1, 1:-1], expected)
+        assert np.array_equal(ed.harris_response(x), expected)
         assert not padded[0].any() and not padded[-1].any()
         assert not padded[:, 0].any() and not padded[:, -1].any()
         # the corner count by candidates equals the dense map (plateaus: ties accepted)

@@ -523,38 +523,19 @@ def _differences(x: _F32) -> tuple[_F32, _F32]:
 
 
 def _harris_standard(x: NDArray[np.floating[Any]]) -> _F32:
-    ix, iy = _differences(np.ascontiguousarray(x, dtype=np.float32))
-    return cast(_F32, _structure_response(ix * ix, iy * iy, ix * iy, HARRIS_K))
+    padded = _harris_padded(np.ascontiguousarray(x, dtype=np.float32))
+    return np.ascontiguousarray(padded[1:-1, 1:-1])
 
 
-def _twice_gradient(x: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
-    """``2 G_r, 2 G_c`` of :func:`central_gradient` (exact), full size: the derivatives
-    shared by the standard TCD, GME and GPE of a context."""
-    g_row, g_col = np.empty_like(x), np.empty_like(x)
-    _gradient_rows(x, 0, x.shape[0], g_row, g_col, half=False)
-    return g_row, g_col
-
-
-def _harris_padded(g_row: _F32, g_col: _F32) -> _F32:
-    """The standard Harris response of :func:`_harris_standard`, bit for bit, from the
-    doubled gradient :func:`_twice_gradient`, stored inside a border of zeros one pixel wide.
-
-    The Harris derivatives equal ``2 G`` inside and ``G`` on the first/last column (row), so
-    the products on those lines are scaled by 1/4 or 1/2: exact, powers of two.
-    """
-    h, w = g_row.shape
+def _harris_padded(x32: _F32) -> _F32:
+    """The standard Harris response of a float32 image inside a border of zeros one pixel
+    wide (for :func:`_count_corners`)."""
+    h, w = x32.shape
+    ix, iy = _differences(x32)
     ixx, iyy, ixy, scratch = np.empty((4, h, w), np.float32)
-    np.multiply(g_col, g_col, out=ixx)
-    np.multiply(g_row, g_row, out=iyy)
-    np.multiply(g_col, g_row, out=ixy)
-    if w > 1:
-        for j in (0, w - 1):
-            ixx[:, j] *= 0.25
-            ixy[:, j] *= 0.5
-    if h > 1:
-        for i in (0, h - 1):
-            iyy[i] *= 0.25
-            ixy[i] *= 0.5
+    np.multiply(ix, ix, out=ixx)
+    np.multiply(iy, iy, out=iyy)
+    np.multiply(ix, iy, out=ixy)
     out = np.empty((h + 2, w + 2), np.float32)
     out[0] = out[-1] = 0.0
     out[:, 0] = out[:, -1] = 0.0
@@ -778,10 +759,9 @@ def total_corner_difference(
             int(np.count_nonzero(harris_corners(ref, conv))),
             int(np.count_nonzero(harris_corners(dis, conv))),
         )
-    ref32, dis32 = ref.astype(np.float32), dis.astype(np.float32)
     return _tcd_from_counts(
-        _count_corners(_harris_padded(*_twice_gradient(ref32))),
-        _count_corners(_harris_padded(*_twice_gradient(dis32))),
+        _count_corners(_harris_padded(ref.astype(np.float32))),
+        _count_corners(_harris_padded(dis.astype(np.float32))),
     )
 
 
@@ -886,43 +866,41 @@ def _magnitude_into(
         np.sqrt(out, out=out)
 
 
-def _phase_ready(re: _F32, mag: _F32, out: _F32) -> _F32:
-    """``re``, or ``re + 1`` (into ``out``) where ``mag <= 2e-9``: a zero vector made
-    ``(1, c)``, of phase 0 (float32). The minimum decides whether any is there."""
-    if float(mag.min()) > 2.0 * _PHASE_TOL:
-        return re
-    cv2.threshold(mag, 2.0 * _PHASE_TOL, 1.0, cv2.THRESH_BINARY_INV, dst=out)
-    return np.add(re, out, out=out)
+def _make_phase_ready(re: _F32, mag: _F32, scratch: _F32) -> None:
+    """``re += 1`` where ``mag <= 2e-9``: a zero vector made ``(1, c)``, of phase 0
+    (float32). The minimum decides whether there is any."""
+    if float(mag.min()) <= 2.0 * _PHASE_TOL:
+        cv2.threshold(mag, 2.0 * _PHASE_TOL, 1.0, cv2.THRESH_BINARY_INV, dst=scratch)
+        np.add(re, scratch, out=re)
 
 
-def _gradient_errors_standard(gx: tuple[_F32, _F32], gy: tuple[_F32, _F32]) -> tuple[float, float]:
-    """Standard GME and GPE from the doubled gradients :func:`_twice_gradient` of the two
-    float32 images, over strips of rows.
+def _gradient_errors_standard(ref32: _F32, dis32: _F32) -> tuple[float, float]:
+    """Standard GME and GPE of two float32 images, over strips of rows.
 
     Single precision (images rounded to float32; the squared sums accumulate in double,
-    ``cv2.norm``). The gradients are ``2 G`` (exact, cheaper): the squared magnitude
+    ``cv2.norm``). The buffers hold ``2 G`` (exact, cheaper): the squared magnitude
     differences are quartered at the end. Working on strips keeps the intermediates in the
     core's cache.
     """
-    (x_row, x_col), (y_row, y_col) = gx, gy
-    n, m = x_row.shape
-    rows = _strip_rows(x_row.shape, 4)
-    buf = np.empty((6, rows, m), np.float32)
+    n, m = ref32.shape
+    rows = _strip_rows(ref32.shape, 4)
+    buf = np.empty((8, rows, m), np.float32)
     gme = gpe = 0.0
     for r0 in range(0, n, rows):
         r1 = min(r0 + rows, n)
-        x_mag, y_mag, tmp, tmp2, re_x, re_y = buf[:, : r1 - r0]
-        xr, xc, yr, yc = x_row[r0:r1], x_col[r0:r1], y_row[r0:r1], y_col[r0:r1]
+        xr, xc, yr, yc, x_mag, y_mag, tmp, tmp2 = buf[:, : r1 - r0]
+        _gradient_rows(ref32, r0, r1, xr, xc, half=False)  # type: ignore[arg-type]
+        _gradient_rows(dis32, r0, r1, yr, yc, half=False)  # type: ignore[arg-type]
         _magnitude_into(xr, xc, x_mag, tmp)
         _magnitude_into(yr, yc, y_mag, tmp)
         gme += float(cv2.norm(x_mag, y_mag, cv2.NORM_L2SQR))
         # gradient as the vector (G_r, G_c), phase atan2(G_c, G_r); shorter than 1e-9: zero,
         # made (1, c) with |c| <= 2e-9 (phase 0 to 2e-9 rad, exactly 0 for a zero vector)
-        xr = _phase_ready(xr, x_mag, re_x)
-        yr = _phase_ready(yr, y_mag, re_y)
+        _make_phase_ready(xr, x_mag, tmp)
+        _make_phase_ready(yr, y_mag, tmp)
         phi = _wrapped_angle_into(xr, xc, yr, yc, x_mag, y_mag, tmp)
         gpe += float(cv2.norm(phi, cv2.NORM_L2SQR))
-    size = x_row.size
+    size = ref32.size
     return gme / 4.0 / size, gpe / size
 
 
@@ -930,9 +908,7 @@ def _gradient_errors(ref: _F, dis: _F, conv: str) -> tuple[float, float]:
     """GME and GPE together: :func:`_gradient_errors_standard` on float32 copies, or bob's
     in double precision over strips of rows (the intermediates stay in cache)."""
     if conv != "bob":
-        return _gradient_errors_standard(
-            _twice_gradient(ref.astype(np.float32)), _twice_gradient(dis.astype(np.float32))
-        )
+        return _gradient_errors_standard(ref.astype(np.float32), dis.astype(np.float32))
     n, m = ref.shape
     rows = _strip_rows(ref.shape, 8)
     buf = np.empty((7, rows, m))
@@ -1070,7 +1046,7 @@ def _gradient_pair(ctx: QualityContext) -> tuple[float, float]:
     def compute(c: QualityContext) -> tuple[float, float]:
         if c.convention == "bob":
             return _gradient_errors(c.I, distorted_image(c), "bob")
-        return _gradient_errors_standard(*_shared_gradients(c))
+        return _gradient_errors_standard(*_detector_inputs(c))
 
     return ctx.cached("edges.gme_gpe", compute)
 
@@ -1084,17 +1060,6 @@ def _detector_inputs(ctx: QualityContext) -> tuple[NDArray[Any], NDArray[Any]]:
     ref = ctx.cached("edges.float32:I", lambda c: c.I.astype(np.float32))
     dis = ctx.cached("edges.float32:I'", lambda c: distorted_image(c).astype(np.float32))
     return ref, dis
-
-
-def _shared_gradients(
-    ctx: QualityContext,
-) -> tuple[tuple[_F32, _F32], tuple[_F32, _F32]]:
-    """:func:`_twice_gradient` of the float32 ``I`` and ``I'`` (standard convention), shared
-    by TCD, GME and GPE (cache keys ``"edges.grad2:I"`` and ``"edges.grad2:I'"``)."""
-    ref, dis = _detector_inputs(ctx)
-    g_ref = ctx.cached("edges.grad2:I", lambda c: _twice_gradient(ref))
-    g_dis = ctx.cached("edges.grad2:I'", lambda c: _twice_gradient(dis))
-    return g_ref, g_dis
 
 
 def ctx_ted(ctx: QualityContext) -> float:
@@ -1112,9 +1077,9 @@ def ctx_tcd(ctx: QualityContext) -> float:
         n_ref = np.count_nonzero(_bob_regional_max(_harris_bob(ref)))
         n_dis = np.count_nonzero(_bob_regional_max(_harris_bob(dis)))
         return _tcd_from_counts(int(n_ref), int(n_dis))
-    g_ref, g_dis = _shared_gradients(ctx)
+    ref, dis = _detector_inputs(ctx)
     return _tcd_from_counts(
-        _count_corners(_harris_padded(*g_ref)), _count_corners(_harris_padded(*g_dis))
+        _count_corners(_harris_padded(ref)), _count_corners(_harris_padded(dis))
     )
 
 
