@@ -298,6 +298,11 @@ def _smoothed_half_spectrum(x: _F, f: _C) -> _C:
     return smoothed.out
 
 
+# OpenBLAS runs a product on one thread when m n k is below 65536 * 4 (its
+# GEMM_MULTITHREAD_THRESHOLD): the correction's products stay below this
+_ONE_THREAD_GEMM = 1 << 18
+
+
 class _SmoothedSpectrum:
     """The half spectrum of ``smooth(x)`` (``out``), computed from ``f = half_spectrum(x)``
     strip of rows by strip (:meth:`fill`) so that a pass over the spectra can use each
@@ -310,12 +315,19 @@ class _SmoothedSpectrum:
         self.src = f.view(np.float64)
         self.out: _C = np.empty((n, m // 2 + 1), np.complex128)
         self.flat = self.out.view(np.float64)
+        self.chunk = max(1, _ONE_THREAD_GEMM // self.b.size)
 
     def fill(self, r0: int, r1: int) -> None:
-        """Rows ``r0:r1`` of ``out``: ``F(E)`` (:func:`_frame_factors`) plus ``H F``."""
-        dst = self.flat[r0:r1]
-        np.matmul(self.a[r0:r1], self.b, out=dst)
-        cv2.accumulateProduct(self.src[r0:r1], self.gain[r0:r1], dst)
+        """Rows ``r0:r1`` of ``out``: ``F(E)`` (:func:`_frame_factors`) plus ``H F``.
+
+        The product ``A @ B`` is taken in chunks of rows small enough for OpenBLAS to run
+        each on one thread: for the whole 480 x 642 product it may start a thread per core,
+        and on a busy machine threads waiting for a core made it 10x slower (measured).
+        """
+        for c0 in range(r0, r1, self.chunk):
+            c1 = min(c0 + self.chunk, r1)
+            np.matmul(self.a[c0:c1], self.b, out=self.flat[c0:c1])
+        cv2.accumulateProduct(self.src[r0:r1], self.gain[r0:r1], self.flat[r0:r1])
 
 
 _STRIP_BYTES = 1 << 21  # the passes over the spectra run on strips of <= 2 MiB per array
