@@ -330,20 +330,22 @@ def _edge_rows(x32: _F32) -> _B:
     h, w = x32.shape
     step = w + 2
     bx_p, by_p, b_p = np.empty((3, h + 2, step), np.float32)
-    bx, by, b = bx_p[1:-1, 1:-1], by_p[1:-1, 1:-1], b_p[1:-1, 1:-1]
+    for z in (bx_p, by_p):
+        z[0] = z[-1] = 0.0
+        z[:, 0] = z[:, -1] = 0.0
+    bx, by = bx_p[1:-1, 1:-1], by_p[1:-1, 1:-1]
     cv2.Sobel(x32, cv2.CV_32F, 1, 0, dst=bx, ksize=3, borderType=cv2.BORDER_REPLICATE)
     cv2.Sobel(x32, cv2.CV_32F, 0, 1, dst=by, ksize=3, borderType=cv2.BORDER_REPLICATE)
-    # cv2 rather than numpy for the strided views (the same IEEE float32 operations)
-    cv2.multiply(bx, bx, dst=b)
-    cv2.add(b, cv2.multiply(by, by), dst=b)
-    thr = np.float32(EDGE_THRESHOLD_SCALE * float(cv2.sumElems(b)[0]) / b.size)
+    f, fx, fy = b_p.ravel(), bx_p.ravel(), by_p.ravel()
+    np.multiply(fx, fx, out=f)  # contiguous passes over the padded buffers
+    f += np.multiply(fy, fy)
+    thr = np.float32(EDGE_THRESHOLD_SCALE * float(cv2.sumElems(b_p[1:-1, 1:-1])[0]) / x32.size)
     b_p[0] = b_p[-1] = -1.0
     b_p[:, 0] = b_p[:, -1] = -1.0
-    f = b_p.ravel()
     n = f.size - step  # the rows 1..H of the padded buffers: [step, n)
     c = f[step:n]
-    ax = np.abs(bx_p.ravel()[step:n])  # (the padding columns give False below: c = -1)
-    ay = np.abs(by_p.ravel()[step:n])
+    ax = np.abs(fx[step:n], out=fx[step:n])  # (the padding columns give False below: c = -1)
+    ay = np.abs(fy[step:n], out=fy[step:n])
     edge, vertical, test = np.empty((3, c.size), dtype=bool)
     # a maximum along rows where |gx| >= |gy| (tie with the left neighbour accepted) ...
     np.greater_equal(ax, ay, out=edge)
@@ -510,7 +512,9 @@ def _differences(x: _F32) -> tuple[_F32, _F32]:
     differences on the first and last column/row), by contiguous numpy passes (faster
     than ``cv2.filter2D`` here, and equal to it)."""
     h, w = x.shape
-    ix, iy = np.zeros_like(x), np.zeros_like(x)
+    # every entry is written below, except along an axis of length 1 (zero derivative)
+    ix = np.empty_like(x) if w > 1 else np.zeros_like(x)
+    iy = np.empty_like(x) if h > 1 else np.zeros_like(x)
     if w > 1:
         np.subtract(x.ravel()[2:], x.ravel()[:-2], out=ix.ravel()[1:-1])
         np.subtract(x[:, 1], x[:, 0], out=ix[:, 0])  # (also repairs the pairs across rows)
