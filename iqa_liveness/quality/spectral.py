@@ -819,12 +819,12 @@ def _spectrum_of_I(ctx: QualityContext) -> _C:
 
 def _errors(ctx: QualityContext) -> tuple[float, float]:
     def compute(c: QualityContext) -> tuple[float, float]:
-        dis = distorted_image(c)
         f_ref = _spectrum_of_I(c)
         # I >= 0 makes I' >= 0 (a convex combination of pixels)
         non_negative = c.min_I >= 0.0
         tol_ref = _phase_tolerance(c.I, f_ref, non_negative)
         if c.convention == "bob":
+            dis = distorted_image(c)
             f_dis = c.cached(_key(c, "I'"), lambda _: _spectrum(dis, "bob"))
             tol_dis = _phase_tolerance(dis, f_dis, True if non_negative else None)
             sme, spe, sums = _spectral_errors(f_ref, f_dis, tol_ref, tol_dis, c.shape[1], "bob")
@@ -832,7 +832,8 @@ def _errors(ctx: QualityContext) -> tuple[float, float]:
             # the spectrum of I' is derived from that of I within the pass, and offered to
             # RRED (which comes later in the registry's order) unless RRED made its own; ours
             # is always the derived one, so our values do not depend on what ran before
-            tol_smooth = None if non_negative else _phase_tolerance(dis, f_ref, False)
+            # (I' itself is not needed, unless I < 0 somewhere: then sum |I'| gives the tolerance)
+            tol_smooth = None if non_negative else _phase_tolerance(c.smoothed, f_ref, False)
             sme, spe, sums, f_smooth = _standard_errors_of_smoothed(c.I, f_ref, tol_ref, tol_smooth)
             c.cached(_key(c, "I'"), lambda _: f_smooth)
         c.cached("spectral.magnitude_sums:I", lambda _: sums)
