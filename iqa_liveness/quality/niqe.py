@@ -349,40 +349,62 @@ def _pair_product(
     return out
 
 
-def _rowdot(x: NDArray[Any], y: NDArray[Any]) -> NDArray[np.float64]:
-    """Dot products along the last axis (small arrays)."""
-    out: NDArray[np.float64] = np.einsum("...i,...i->...", x, y, dtype=np.float64)
-    return out
-
-
 def _shift_sums(x: NDArray[Any], bh: int, bw: int) -> NDArray[np.float64]:
     """``sum(block .* circshift(block, [dr dc]))`` for the four :data:`_SHIFTS`.
 
-    ``x`` has shape ``(..., n_blocks, bh * bw)``: blocks flattened row-major, one per row.
-    Returns shape ``(..., 4, n_blocks)``. Shifting a flattened block by ``dr * bw + dc``
-    pairs every element with its in-block partner except in the first row (``dr = 1``) and
-    in the first or last column (``dc = +-1``), where the circular shift wraps around; the
-    sums are one dot product of the flattened blocks with their shifted selves (BLAS,
-    batched over blocks) plus the corrections of those wrapped rows and columns.
+    ``x`` has shape ``(k, n_blocks, bh * bw)``: ``k`` arrays, blocks flattened row-major,
+    one per row. Returns shape ``(k, 4, n_blocks)``. Shifting a flattened block by
+    ``dr * bw + dc`` pairs every element with its in-block partner except in the first row
+    (``dr = 1``) and in the first or last column (``dc = +-1``), where the circular shift
+    wraps around; the sums are one dot product of the flattened blocks with their shifted
+    selves (BLAS, batched over blocks) plus the corrections of those wrapped rows and
+    columns (:func:`_wrap_corrections`).
     """
     n = bh * bw
-    out = np.empty((*x.shape[:-2], 4, x.shape[-2]))
+    out = np.empty((x.shape[0], 4, x.shape[1]))
     for k, (dr, dc) in enumerate(_SHIFTS):
         o = min(dr * bw + dc, n)
-        out[..., k, :] = (x[..., None, o:] @ x[..., : n - o, None])[..., 0, 0]
-    x4 = x.reshape(*x.shape[:-1], bh, bw)
-    first_col, last_col = x4[..., 0], x4[..., bw - 1]
-    first_row, last_row = x4[..., 0, :], x4[..., bh - 1, :]
-    # x[r, 0] x[r - k, bw-1] (k = 0, 1, 2) and x[r, bw-1] x[r-1, 0] summed over the rows
-    p0 = _rowdot(first_col, last_col)
-    p1 = _rowdot(first_col[..., 1:], last_col[..., :-1])
-    p2 = _rowdot(first_col[..., 2:], last_col[..., :-2])
-    p1m = _rowdot(last_col[..., 1:], first_col[..., :-1])
-    out[..., 0, :] += p0 - p1
-    out[..., 1, :] += _rowdot(first_row, last_row)
-    out[..., 2, :] += p1 - p2 + _rowdot(first_row, np.roll(last_row, 1, axis=-1))
-    out[..., 3, :] += p1m - p0 + _rowdot(first_row, np.roll(last_row, -1, axis=-1))
+        out[:, k, :] = (x[:, :, None, o:] @ x[:, :, : n - o, None])[..., 0, 0]
     return out
+
+
+def _edges(x: NDArray[Any], bh: int, bw: int) -> list[NDArray[np.float64]]:
+    """First and last column, first and last row of the flattened blocks of ``x`` (shape
+    ``(k, n_blocks, bh * bw)``), as float64 copies."""
+    x4 = x.reshape(*x.shape[:-1], bh, bw)
+    parts = (x4[..., 0], x4[..., bw - 1], x4[..., 0, :], x4[..., bh - 1, :])
+    return [np.asarray(p, dtype=np.float64) for p in parts]
+
+
+def _wrap_corrections(
+    first: NDArray[np.float64],
+    last: NDArray[np.float64],
+    top: NDArray[np.float64],
+    bottom: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """What :func:`_shift_sums` adds to the flat dot products, shape ``(k, 4, n_blocks)``,
+    from the :func:`_edges` of the blocks.
+
+    With ``F``/``L`` the first/last column and ``T``/``B`` the first/last row of a block:
+    ``[0 1]`` pairs ``F[r]`` with ``L[r]`` instead of ``L[r-1]``; ``[1 0]`` adds the row-0
+    pairs ``T.B``; ``[1 1]`` pairs ``F[r]`` with ``L[r-1]`` instead of ``L[r-2]`` and adds
+    ``T`` with ``B`` rolled by one; ``[1 -1]`` pairs ``L[r]`` with ``F[r-1]`` instead of
+    ``F[r]`` and adds ``T`` with ``B`` rolled back by one.
+    """
+
+    def dot(u: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.float64]:
+        out: NDArray[np.float64] = np.einsum("...i,...i->...", u, v)
+        return out
+
+    p0 = dot(first, last)
+    p1 = dot(first[..., 1:], last[..., :-1])
+    p2 = dot(first[..., 2:], last[..., :-2])
+    p1m = dot(last[..., 1:], first[..., :-1])
+    v = dot(top, bottom)
+    # top with bottom rolled by +-1: the shifted overlap plus the wrapped element
+    dp = dot(top[..., 1:], bottom[..., :-1]) + top[..., 0] * bottom[..., -1]
+    dm = dot(top[..., :-1], bottom[..., 1:]) + top[..., -1] * bottom[..., 0]
+    return np.stack([p0 - p1, v, p1 - p2 + dp, p1m - p0 + dm], axis=1)
 
 
 @lru_cache(maxsize=16)
@@ -420,24 +442,29 @@ def _block_stats(coef: NDArray[np.float64], bh: int, bw: int) -> tuple[NDArray[n
     np.multiply(cb, a, out=s)
     pos, neg = cb > 0, cb < 0
     g = np.subtract(pos.view(np.int8), neg.view(np.int8)).astype(np.float32)  # exact sums
-    ones = np.ones(n)
-    base = (x.reshape(3 * nb, n) @ ones).reshape(3, 1, nb)
-    sums = np.concatenate([base, _shift_sums(x, bh, bw)], axis=1)
-    s_abs, s_sq, s_sgn = sums.reshape(3, 5 * nb)
-    gf = np.concatenate([(g @ ones.astype(np.float32))[None], _shift_sums(g, bh, bw)]).ravel()
-    n_nonzero = np.full(5 * nb, float(n))
-    nz_blocks = (g[:, None, :] @ g[:, :, None])[:, 0, 0]  # non-zero values per block
-    if np.any(nz_blocks < n):
-        zi = np.flatnonzero(cb == 0)
-        zb, zt = np.divmod(zi, n)
-        zero = np.zeros((nb, n), dtype=bool)
-        zero[zb, zt] = True
-        n_zero = np.bincount(zb, minlength=nb)
-        # a product is zero where either factor is: 2 n_zero minus the pairs of two zeros
-        both = zero[zb, _partners(bh, bw)[:, zt]]  # (4, number of zeros)
-        shift = np.broadcast_to(np.arange(4)[:, None] * nb, both.shape)
-        n_both = np.bincount((shift + zb)[both], minlength=4 * nb).reshape(4, nb)
-        n_nonzero -= np.concatenate([n_zero[None], 2 * n_zero - n_both]).ravel()
+    sums = np.empty((4, 5, nb))
+    sums[:3, 0] = (x.reshape(3 * nb, n) @ np.ones(n)).reshape(3, nb)
+    sums[3, 0] = g @ np.ones(n, dtype=np.float32)
+    sums[:3, 1:] = _shift_sums(x, bh, bw)
+    sums[3:, 1:] = _shift_sums(g[None], bh, bw)
+    # the wrapped rows and columns of all four arrays at once (small arrays)
+    edges = zip(_edges(x, bh, bw), _edges(g[None], bh, bw))
+    sums[:, 1:] += _wrap_corrections(*(np.concatenate(e) for e in edges))
+    s_abs, s_sq, s_sgn, gf = sums.reshape(4, 5 * nb)
+    # non-zero values per block and per block of each product: a product is zero where
+    # either factor is, n_zero + n_zero - (pairs of two zeros), from the zeros' positions
+    n_nonzero = np.empty((5, nb))
+    n_nonzero[0] = (g[:, None, :] @ g[:, :, None])[:, 0, 0]
+    n_zero = n - n_nonzero[0]
+    n_nonzero[1:] = n - 2.0 * n_zero
+    with_zeros = np.flatnonzero(n_zero)
+    if with_zeros.size:
+        zero = cb[with_zeros] == 0
+        blk, idx = np.divmod(np.flatnonzero(zero), n)
+        both = zero[blk, _partners(bh, bw)[:, idx]]  # (4, number of zeros)
+        for k in range(4):
+            n_nonzero[1 + k, with_zeros] += np.bincount(blk[both[k]], minlength=with_zeros.size)
+    n_nonzero = n_nonzero.ravel()
     n_left = (n_nonzero - gf) * 0.5
     n_right = (n_nonzero + gf) * 0.5
     s_left = np.maximum((s_sq - s_sgn) * 0.5, 0.0)
