@@ -130,3 +130,15 @@ def test_monotone_and_degenerate():
         assert np.isfinite(R.ctx_rred(QualityContext(a)))
     with pytest.raises(Exception, match="one shape"):
         R.rred(img, img[1:])
+
+
+@pytest.mark.parametrize("k, shape", [(3, (30, 27)), (3, (3, 6)), (2, (8, 5)), (4, (12, 16))])
+def test_patch_moments_equal_direct_sums(k, shape):
+    rng = np.random.default_rng(k)
+    y = rng.normal(0, 3, (2, *shape)) + np.array([0.0, 5.0])[:, None, None]
+    mean, second = R._patch_moments(y, k)
+    for b in range(2):
+        p = np.lib.stride_tricks.sliding_window_view(y[b], (k, k)).reshape(-1, k * k)
+        np.testing.assert_allclose(mean[b], p.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(second[b], p.T @ p / len(p), rtol=1e-12)
+        np.testing.assert_array_equal(second[b], second[b].T)  # exactly symmetric

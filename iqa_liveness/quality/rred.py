@@ -50,6 +50,7 @@ import math
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
@@ -242,6 +243,72 @@ def steerable_subbands(
     return _subbands_from_half(scipy.fft.rfft2(img), img.shape, scale, orientations)
 
 
+@lru_cache(maxsize=16)
+def _window_plan(
+    k: int, hh: int, ww: int
+) -> tuple[list[tuple[int, int]], _F, _F, NDArray[np.intp]]:
+    """Constants of :func:`_patch_moments` for ``k x k`` patches of ``hh x ww`` bands.
+
+    Displacements ``d = (dr, dc)`` with ``dr > 0`` or ``dr = 0, dc >= 0`` (one of ``d`` and
+    ``-d``); 0/1 matrices of the ``k`` patch windows along each axis (window ``i`` covers
+    ``[i, i + size - k + 1)``; the row one with the ``k - 1`` zero rows after each band);
+    and for each entry ``(a, b)`` of the ``k^2 x k^2`` moment matrix, where to read it:
+    displacement index and window (of ``a`` if ``b - a`` is listed, else of ``b``).
+    """
+    e = k - 1
+    disp = [(dr, dc) for dr in range(k) for dc in range(-e, k) if dr > 0 or dc >= 0]
+    rows, cols = np.zeros((k, hh + e)), np.zeros((k, ww))
+    for i in range(k):
+        rows[i, i : i + hh - e] = 1.0
+        cols[i, i : i + ww - e] = 1.0
+    where = np.empty((k * k, k * k, 3), dtype=np.intp)
+    for a in range(k * k):
+        for b in range(k * k):
+            (i1, j1), (i2, j2) = divmod(a, k), divmod(b, k)
+            d = (i2 - i1, j2 - j1)
+            if d in disp:
+                where[a, b] = disp.index(d), i1, j1
+            else:
+                where[a, b] = disp.index((-d[0], -d[1])), i2, j2
+    return disp, rows, np.ascontiguousarray(cols.T), where.reshape(-1, 3)
+
+
+def _patch_moments(y: _F, k: int) -> tuple[_F, _F]:
+    """Mean ``(B, n)`` and mean outer product ``(B, n, n)`` (``n = k^2``) of all overlapping
+    ``k x k`` patches of each band of ``y`` ``(B, hh, ww)``, without forming the patches.
+
+    The sum over patch positions ``p`` of ``y[p + a] y[p + a + d]`` is the sum of the product
+    image ``y * shift(y, d)`` over the window of ``a`` (``hh - k + 1`` rows from ``a``'s row,
+    ``ww - k + 1`` columns from its column). So one product per displacement
+    (``2k^2 - 2k + 1``: 13 for 3x3, instead of 81 products of patch rows) and its window sums
+    (two small matrix products) give every entry. The bands lie one below the other with
+    ``k - 1`` zero rows after each and ``k - 1`` zero columns on each side, so that a shifted
+    band reads zeros outside itself. The same numbers are added as over the patches, in
+    another order.
+    """
+    nb, hh, ww = y.shape
+    e = k - 1
+    disp, win_rows, win_cols, where = _window_plan(k, hh, ww)
+    rows = hh + e
+    tall = np.zeros((nb, rows, ww + 2 * e))
+    tall[:, :hh, e : e + ww] = y
+    tall = tall.reshape(nb * rows, ww + 2 * e)
+    z = np.empty((nb * rows, ww))
+    sums = np.empty((len(disp) + 1, nb, k, ww))  # window sums along the rows
+    np.matmul(win_rows, tall[:, e : e + ww].reshape(nb, rows, ww), out=sums[-1])  # y itself
+    for i, (dr, dc) in enumerate(disp):
+        cv2.multiply(
+            tall[: nb * rows - dr, e : e + ww], tall[dr:, e + dc : e + dc + ww], z[: nb * rows - dr]
+        )
+        z[nb * rows - dr :] = 0.0
+        np.matmul(win_rows, z.reshape(nb, rows, ww), out=sums[i])
+    win = sums @ win_cols  # (D + 1, B, k, k): rows by columns windows
+    count = (hh - e) * (ww - e)
+    mean = win[-1].reshape(nb, k * k) / count
+    second = win[where[:, 0], :, where[:, 1], where[:, 2]].T.reshape(nb, k * k, k * k) / count
+    return mean, second
+
+
 def _gsm_batch(bands: NDArray[np.float64], block: int, sigma_w2: float) -> tuple[_F, _F]:
     """``s^2`` and ``h`` of every block of a stack of subbands ``(B, h, w)``: ``(B, L)``."""
     nb, hh, ww = bands.shape
@@ -250,15 +317,9 @@ def _gsm_batch(bands: NDArray[np.float64], block: int, sigma_w2: float) -> tuple
         raise ConfigurationError(f"subband {(hh, ww)} is smaller than one {block}x{block} block")
     n = block * block
     y = np.ascontiguousarray(bands[:, : nr * block, : nc * block])
-    hp, wp = y.shape[1] - block + 1, y.shape[2] - block + 1
-    # all overlapping patches, one row per position inside the patch: (B, n, positions)
-    patches = np.stack(
-        [y[:, i : i + hp, j : j + wp] for i in range(block) for j in range(block)], axis=1
-    ).reshape(nb, n, -1)
-    mean = patches.mean(axis=2)
-    cov = np.matmul(patches, patches.transpose(0, 2, 1)) / patches.shape[2]
+    mean, cov = _patch_moments(y, block)
     cov -= mean[:, :, None] * mean[:, None, :]
-    lam, vec = np.linalg.eigh((cov + cov.transpose(0, 2, 1)) / 2.0)
+    lam, vec = np.linalg.eigh(cov)  # exactly symmetric (see _patch_moments)
     lam = np.maximum(lam, 0.0)
     blocks = y.reshape(nb, nr, block, nc, block).transpose(0, 1, 3, 2, 4).reshape(nb, -1, n)
     proj = np.matmul(blocks, vec)  # coordinates in the eigenbasis
