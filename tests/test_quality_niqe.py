@@ -281,3 +281,20 @@ def test_halve_equals_imresize(shape):
     np.testing.assert_allclose(N._halve(x), N.imresize(x, 0.5), rtol=0, atol=1e-12)
     flat = np.full(shape, 255.0)
     np.testing.assert_array_equal(N._halve(flat), N.imresize(flat, 0.5))
+
+
+def test_distance_is_the_pinv_quadratic_form():
+    # well-conditioned model (linear solve) and a rank-deficient one (eigendecomposition
+    # with pinv's cut-off) both give sqrt(d' pinv((S_model + S) / 2) d)
+    rng = np.random.default_rng(4)
+    m = N.default_niqe_model()
+    feats = rng.normal(size=(40, 36))
+    mu, cov = feats.mean(axis=0), np.cov(feats, rowvar=False)
+    for model in (m, N.NIQEModel(mu=m.mu, cov=np.outer(m.mu, m.mu))):
+        d = model.mu - mu
+        ref = np.sqrt(d @ np.linalg.pinv((model.cov + cov) / 2) @ d)
+        assert model.distance(mu, cov) == pytest.approx(ref, rel=1e-9)
+    singular = N.NIQEModel(mu=m.mu, cov=np.outer(m.mu, m.mu))
+    d = singular.mu - mu
+    ref = np.sqrt(d @ np.linalg.pinv(singular.cov / 2) @ d)
+    assert singular.distance(mu, np.zeros((36, 36))) == pytest.approx(ref, rel=1e-9)

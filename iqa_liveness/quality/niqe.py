@@ -592,15 +592,34 @@ class NIQEModel:
         _block_shape((self.block_size, self.block_size), self.block_size)
 
     def distance(self, mu: NDArray[np.float64], cov: NDArray[np.float64]) -> float:
-        """NIQE distance between this model and an image's MVG ``(mu, cov)``."""
+        """NIQE distance between this model and an image's MVG ``(mu, cov)``.
+
+        ``d' pinv(S) d`` with ``S = (cov_model + cov) / 2`` and numpy's ``pinv`` cut-off
+        (eigenvalues within 1e-15 of the largest in magnitude are dropped). When no
+        eigenvalue can come near the cut-off (``cov`` positive semi-definite, so the
+        smallest eigenvalue of ``S`` is at least half the model's and the largest at most
+        half the model's plus the trace of ``cov``, with a margin of 1000), ``pinv(S)`` is
+        the inverse and a linear solve gives the value; otherwise an eigendecomposition.
+        """
         d = self.mu - mu
-        # d' pinv(S) d of the symmetric S from its eigendecomposition, with the cut-off of
-        # numpy's pinv (eigenvalues within 1e-15 of the largest in magnitude are dropped)
-        w, v = np.linalg.eigh((self.cov + cov) / 2.0)
-        keep = np.abs(w) > 1e-15 * np.abs(w).max()
-        proj = d @ v[:, keep]
-        q = float(proj @ (proj / w[keep]))
+        s = (self.cov + cov) / 2.0
+        lo, hi = self._eigen_range()
+        if lo > 1e-12 * (hi + float(np.trace(cov))):
+            q = float(d @ np.linalg.solve(s, d))
+        else:
+            w, v = np.linalg.eigh(s)
+            keep = np.abs(w) > 1e-15 * np.abs(w).max()
+            proj = d @ v[:, keep]
+            q = float(proj @ (proj / w[keep]))
         return math.sqrt(max(q, 0.0))
+
+    def _eigen_range(self) -> tuple[float, float]:
+        """Smallest and largest eigenvalue of the model covariance (cached)."""
+        if "eigen_range" not in self._cache:
+            w = np.linalg.eigvalsh(self.cov)
+            self._cache["eigen_range"] = (float(w[0]), float(w[-1]))
+        lo, hi = self._cache["eigen_range"]
+        return lo, hi
 
     def degenerate_value(self) -> float:
         """NIQE of an image without a usable block (zero mean, zero covariance)."""
