@@ -7,7 +7,8 @@ copy ``I'`` (distorted).
 Each measure is a small pure function of a *reference* and a *distorted* image (same shape,
 float, 0..255) with a ``convention`` keyword, plus a ``ctx_<name>(ctx)`` adaptor that applies
 it to a :class:`~iqa_liveness.quality._context.QualityContext`, sharing the intermediates
-(float32 copies for the detectors, gradients and their magnitudes) between measures.
+between measures: the float32 copies of ``I`` and ``I'`` (TED, TCD, GME, GPE; LMSE of
+:mod:`~iqa_liveness.quality.pixel` uses that of ``I``), and GME with GPE, computed together.
 
 Conventions
 -----------
@@ -1057,8 +1058,8 @@ def _gradient_pair(ctx: QualityContext) -> tuple[float, float]:
 
 def _detector_inputs(ctx: QualityContext) -> tuple[NDArray[Any], NDArray[Any]]:
     """``I`` and ``I'`` for the detectors and gradients: float32 copies (standard, shared by
-    TED, TCD, GME and GPE; cache keys ``"edges.float32:I"`` and ``"edges.float32:I'"``) or
-    the float64 images (bob)."""
+    TED, TCD, GME and GPE, and with LMSE for ``I``; cache keys ``"edges.float32:I"`` and
+    ``"edges.float32:I'"``) or the float64 images (bob)."""
     if ctx.convention == "bob":
         return ctx.I, distorted_image(ctx)
     ref = ctx.cached("edges.float32:I", lambda c: c.I.astype(np.float32))
