@@ -316,6 +316,8 @@ def _aggd_from_sums(
     return np.where(valid, _GAM_GRID[pos], 0.0), beta_l, beta_r, valid
 
 
+#: Working-set size of the block statistics' per-group arrays (see :func:`_block_stats`).
+_GROUP_BYTES = 2 << 20
 #: In-block circular shifts ``[dr dc]`` of the paired products (``circshift`` arguments).
 _SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
@@ -435,21 +437,31 @@ def _block_stats(coef: NDArray[np.float64], bh: int, bw: int) -> tuple[NDArray[n
     cb.reshape(nr, nc, bh, bw)[...] = (
         coef[: nr * bh, : nc * bw].reshape(nr, bh, nc, bw).transpose(0, 2, 1, 3)
     )
-    x = np.empty((3, nb, n))
-    a, q, s = x
-    np.abs(cb, out=a)
-    np.multiply(cb, cb, out=q)
-    np.multiply(cb, a, out=s)
     pos, neg = cb > 0, cb < 0
     g = np.subtract(pos.view(np.int8), neg.view(np.int8)).astype(np.float32)  # exact sums
     sums = np.empty((4, 5, nb))
-    sums[:3, 0] = (x.reshape(3 * nb, n) @ np.ones(n)).reshape(3, nb)
     sums[3, 0] = g @ np.ones(n, dtype=np.float32)
-    sums[:3, 1:] = _shift_sums(x, bh, bw)
     sums[3:, 1:] = _shift_sums(g[None], bh, bw)
-    # the wrapped rows and columns of all four arrays at once (small arrays)
-    edges = zip(_edges(x, bh, bw), _edges(g[None], bh, bw))
-    sums[:, 1:] += _wrap_corrections(*(np.concatenate(e) for e in edges))
+    # |c|, c^2, c|c| for a group of blocks at a time (about 2 MB: the dot products read
+    # them from cache), with their edges kept for the wrap-around corrections
+    edges = [np.empty((4, nb, m)) for m in (bh, bh, bw, bw)]
+    for e, v in zip(edges, _edges(g[None], bh, bw)):
+        e[3:] = v
+    ones = np.ones(n)
+    group = max(1, _GROUP_BYTES // (24 * n))
+    x_buf = np.empty((3, min(group, nb), n))
+    for lo in range(0, nb, group):
+        hi = min(nb, lo + group)
+        x = x_buf[:, : hi - lo]
+        c = cb[lo:hi]
+        np.abs(c, out=x[0])
+        np.multiply(c, c, out=x[1])
+        np.multiply(c, x[0], out=x[2])
+        sums[:3, 0, lo:hi] = x @ ones
+        sums[:3, 1:, lo:hi] = _shift_sums(x, bh, bw)
+        for e, v in zip(edges, _edges(x, bh, bw)):
+            e[:3, lo:hi] = v
+    sums[:, 1:] += _wrap_corrections(*edges)
     s_abs, s_sq, s_sgn, gf = sums.reshape(4, 5 * nb)
     # non-zero values per block and per block of each product: a product is zero where
     # either factor is, n_zero + n_zero - (pairs of two zeros), from the zeros' positions
