@@ -537,10 +537,10 @@ def _harris_padded(x32: _F32) -> _F32:
     wide (for :func:`_count_corners`)."""
     h, w = x32.shape
     ix, iy = _differences(x32)
-    ixx, iyy, ixy, scratch = np.empty((4, h, w), np.float32)
-    np.multiply(ix, ix, out=ixx)
-    np.multiply(iy, iy, out=iyy)
+    ixy, scratch = np.empty((2, h, w), np.float32)
     np.multiply(ix, iy, out=ixy)
+    ixx = np.multiply(ix, ix, out=ix)  # the derivatives' buffers take their squares
+    iyy = np.multiply(iy, iy, out=iy)
     out = np.empty((h + 2, w + 2), np.float32)
     out[0] = out[-1] = 0.0
     out[:, 0] = out[:, -1] = 0.0
