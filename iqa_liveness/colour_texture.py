@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 
 from ._estimators import ImageTransformerMixin
+from ._threads import single_blas_thread
 from .errors import ConfigurationError, IQALivenessError
 from .faces import (
     Face,
@@ -501,22 +502,8 @@ def _one(
     settings: _Settings,
 ) -> tuple[NDArray[np.float64] | None, FaceRecord]:
     """Describe one image; per-image failures become a record with ``error`` set."""
-    with _single_blas_thread():
+    with single_blas_thread():
         return _one_inner(image, face, detector, select, on_no_face, settings)
-
-
-_CONTROLLER: Any = None
-
-
-def _single_blas_thread() -> Any:
-    """Limit BLAS to one thread: the products here are small, and BLAS threads fighting for
-    the cores of a busy machine made them ten times slower (measured in the benchmark)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def _one_inner(

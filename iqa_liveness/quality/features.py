@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 
 from .._estimators import ImageTransformerMixin
+from .._threads import single_blas_thread
 from ..errors import ConfigurationError, IQALivenessError, MeasureError
 from ..image import ImageInput, as_image_list, load_grey
 from ._context import QualityContext, check_convention, tune_allocator
@@ -77,8 +78,9 @@ def _measure_grey(
     tune_allocator()
     ctx = QualityContext(grey, convention, options)
     values = np.empty(len(names), dtype=np.float64)
-    for k, fn in enumerate(_functions(names)):
-        values[k] = fn(ctx)
+    with single_blas_thread():  # small products (NIQE, BIQI, spectra): see _threads
+        for k, fn in enumerate(_functions(names)):
+            values[k] = fn(ctx)
     bad = ~np.isfinite(values)
     if bad.any():  # a bug in a measure: never let it leave silently
         wrong = [n for n, b in zip(names, bad) if b]
