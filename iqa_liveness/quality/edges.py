@@ -323,37 +323,37 @@ def _edge_rows(x32: _F32) -> _B:
     """Standard edge map of a float32 image, flat, over the rows of the image padded by one
     column on each side (shape ``H * (W + 2)``; the padding columns are False).
 
-    The Sobel responses and the strength ``b`` are written inside padded buffers, ``b``'s
-    border being -1, lower than any ``b`` (a neighbour outside the image counts as lower):
-    every neighbour test is then one contiguous comparison of the flat buffer with itself
-    shifted by 1 or ``W + 2``.
+    The Sobel responses are written inside padded buffers; their absolute values give the
+    dominant axis, then their buffers take the strength ``b`` (``|b_x|``'s buffer) with a
+    border of -1, lower than any ``b`` (a neighbour outside the image counts as lower):
+    every neighbour test is one contiguous comparison of the flat buffer with itself shifted
+    by 1 or ``W + 2``.
     """
     h, w = x32.shape
     step = w + 2
-    bx_p, by_p, b_p = np.empty((3, h + 2, step), np.float32)
+    bx_p, by_p = np.empty((2, h + 2, step), np.float32)
     for z in (bx_p, by_p):
         z[0] = z[-1] = 0.0
         z[:, 0] = z[:, -1] = 0.0
     bx, by = bx_p[1:-1, 1:-1], by_p[1:-1, 1:-1]
     cv2.Sobel(x32, cv2.CV_32F, 1, 0, dst=bx, ksize=3, borderType=cv2.BORDER_REPLICATE)
     cv2.Sobel(x32, cv2.CV_32F, 0, 1, dst=by, ksize=3, borderType=cv2.BORDER_REPLICATE)
-    f, fx, fy = b_p.ravel(), bx_p.ravel(), by_p.ravel()
-    np.multiply(fx, fx, out=f)  # contiguous passes over the padded buffers
-    f += np.multiply(fy, fy)
-    thr = np.float32(EDGE_THRESHOLD_SCALE * float(cv2.sumElems(b_p[1:-1, 1:-1])[0]) / x32.size)
-    b_p[0] = b_p[-1] = -1.0
-    b_p[:, 0] = b_p[:, -1] = -1.0
-    n = f.size - step  # the rows 1..H of the padded buffers: [step, n)
-    c = f[step:n]
-    ax = np.abs(fx[step:n], out=fx[step:n])  # (the padding columns give False below: c = -1)
-    ay = np.abs(fy[step:n], out=fy[step:n])
-    edge, vertical, test = np.empty((3, c.size), dtype=bool)
-    # a maximum along rows where |gx| >= |gy| (tie with the left neighbour accepted) ...
-    np.greater_equal(ax, ay, out=edge)
+    fx, fy = bx_p.ravel(), by_p.ravel()  # contiguous passes over the padded buffers
+    n = fx.size - step  # the rows 1..H of the padded buffers: [step, n)
+    ax, ay = np.abs(fx, out=fx)[step:n], np.abs(fy, out=fy)[step:n]
+    edge, vertical, test = np.empty((3, n - step), dtype=bool)
+    np.greater_equal(ax, ay, out=edge)  # |gx| >= |gy|: a maximum along rows is asked for
+    np.greater_equal(ay, ax, out=vertical)  # |gy| >= |gx|: along columns
+    f = np.multiply(fx, fx, out=fx)  # b = |gx|^2 + |gy|^2 = gx^2 + gy^2, in bx's buffer
+    f += np.multiply(fy, fy, out=fy)
+    thr = np.float32(EDGE_THRESHOLD_SCALE * float(cv2.sumElems(bx)[0]) / x32.size)
+    bx_p[0] = bx_p[-1] = -1.0
+    bx_p[:, 0] = bx_p[:, -1] = -1.0
+    c = f[step:n]  # (the padding columns give False below: c = -1)
+    # a maximum along rows (tie with the left neighbour accepted) ...
     edge &= np.greater_equal(c, f[step - 1 : n - 1], out=test)
     edge &= np.greater(c, f[step + 1 : n + 1], out=test)
-    # ... or along columns where |gy| >= |gx| (tie with the upper neighbour accepted)
-    np.greater_equal(ay, ax, out=vertical)
+    # ... or along columns (tie with the upper neighbour accepted)
     vertical &= np.greater_equal(c, f[: n - step], out=test)
     vertical &= np.greater(c, f[2 * step :], out=test)
     edge |= vertical
