@@ -273,7 +273,9 @@ def test_block_stats_equal_the_product_images(bh, bw):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("shape", [(480, 576), (96, 200), (10, 14), (8, 8), (6, 10), (9, 12)])
+@pytest.mark.parametrize(
+    "shape", [(480, 576), (96, 200), (20, 30), (26, 22), (10, 14), (8, 8), (6, 10), (9, 12)]
+)
 def test_halve_equals_imresize(shape):
     # the matrix-product halving of the second scale is imresize(., 0.5) up to rounding,
     # also with a last group of fewer rows, on a strided view, and for the fallback sizes

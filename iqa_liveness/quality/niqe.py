@@ -150,29 +150,45 @@ def _halve_matrix() -> NDArray[np.float64]:
     return out
 
 
+def _halve_groups(padded: NDArray[Any], out: NDArray[np.float64]) -> None:
+    """Output rows ``out[i] = sum_k w_k padded[2i + k]`` (``k = 0..7``), in groups of ``m``
+    rows: one batched matrix product over an overlapping (strided) view of ``padded``."""
+    mat = _halve_matrix()
+    m = mat.shape[0]
+    groups, rest = divmod(out.shape[0], m)
+    rs, cs = padded.strides
+    if groups:
+        shape = (groups, 2 * m + 6, out.shape[1])
+        view = as_strided(padded, shape, (2 * m * rs, rs, cs), writeable=False)
+        np.matmul(mat, view, out=out[: groups * m].reshape(groups, m, -1))
+    if rest:
+        top = 2 * m * groups
+        out[groups * m :] = mat[:rest, : 2 * rest + 6] @ padded[top : top + 2 * rest + 6]
+
+
 def _halve_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """``imresize`` by 0.5 along axis 0 of a float64 image with an even number ``H >= 8``
     of rows.
 
     Output row ``i`` is ``sum_k w_k x[2i - 3 + k]`` (``k = 0..7``, symmetric mirror at the
-    ends). Groups of ``m`` output rows are one small matrix product with the ``2m + 6`` input
-    rows they read, all groups in one batched product over an overlapping (strided) view of
-    the padded image.
+    ends), computed by :func:`_halve_groups`: the rows whose taps stay inside the image
+    straight from ``x``, the first group and the last rows from mirrored copies of the
+    few rows they read.
     """
-    h_in, w_in = x.shape
+    h_in = x.shape[0]
     h = h_in // 2
-    padded = cv2.copyMakeBorder(x, 3, 4, 0, 0, cv2.BORDER_REFLECT)
-    mat = _halve_matrix()
-    m = mat.shape[0]
-    groups, rest = divmod(h, m)
-    out = np.empty((h, w_in))
-    rs, cs = padded.strides
-    if groups:
-        view = as_strided(padded, (groups, 2 * m + 6, w_in), (2 * m * rs, rs, cs), writeable=False)
-        np.matmul(mat, view, out=out[: groups * m].reshape(groups, m, w_in))
-    if rest:
-        top = 2 * m * groups
-        out[groups * m :] = mat[:rest, : 2 * rest + 6] @ padded[top : top + 2 * rest + 6]
+    m = _halve_matrix().shape[0]
+    out = np.empty((h, x.shape[1]))
+    inner = (h_in - 3) // (2 * m)  # groups 1 .. inner - 1 read rows 2m - 3 .. h_in - 1
+    if inner < 2:
+        _halve_groups(cv2.copyMakeBorder(x, 3, 4, 0, 0, cv2.BORDER_REFLECT), out)
+        return out
+    head = cv2.copyMakeBorder(x[: 2 * m + 4], 3, 0, 0, 0, cv2.BORDER_REFLECT)
+    _halve_groups(head, out[:m])
+    _halve_groups(x[2 * m - 3 :], out[m : inner * m])
+    lo = 2 * inner * m - 3
+    tail = cv2.copyMakeBorder(x[lo:], 0, 4, 0, 0, cv2.BORDER_REFLECT)
+    _halve_groups(tail, out[inner * m :])
     return out
 
 
