@@ -504,24 +504,23 @@ def _features_from_stats(
     stats: list[tuple[NDArray[np.float64], ...]], sizes: list[int]
 ) -> NDArray[np.float64]:
     """18 features per block and scale (row-major block order, scales side by side) from
-    :func:`_block_stats` of each scale (``sizes``: values per block), NaN rows for
-    undefined fits; one AGGD fit for the blocks of all arrays and scales."""
-    counts = [s[0].size for s in stats]
-    n = np.repeat(np.asarray(sizes, dtype=np.float64), counts)
+    :func:`_block_stats` of each scale (``sizes``: values per block; every scale has the
+    same blocks), NaN where a block's fit at that scale is undefined; one AGGD fit for the
+    blocks of all arrays and scales."""
+    n_scales, nb = len(stats), stats[0][0].size // 5
+    n = np.repeat(np.asarray(sizes, dtype=np.float64), 5 * nb)
     pos, bl, br, valid = _aggd_fit(n, *(np.concatenate(k) for k in zip(*stats)))
     alpha = np.where(valid, _GAM_GRID[pos], 0.0)
     mean = (br - bl) * _gam_tables()[2][pos]
-    scales = []
-    for lo, hi in zip(np.cumsum([0, *counts[:-1]]), np.cumsum(counts)):
-        a, m, b_l, b_r, ok = (v[lo:hi].reshape(5, -1) for v in (alpha, mean, bl, br, valid))
-        feats = np.empty((a.shape[1], 18))
-        feats[:, 0] = a[0]
-        feats[:, 1] = (b_l[0] + b_r[0]) / 2.0
-        pairs = np.stack([a[1:], m[1:], b_l[1:], b_r[1:]], axis=2)  # (shift, block, parameter)
-        feats[:, 2:] = pairs.transpose(1, 0, 2).reshape(-1, 16)
-        feats[~ok.all(axis=0)] = np.nan
-        scales.append(feats)
-    return np.hstack(scales)
+    # (scale, array, block) -> (block, scale, feature)
+    a, m, b_l, b_r = (v.reshape(n_scales, 5, nb) for v in (alpha, mean, bl, br))
+    feats = np.empty((nb, n_scales, 18))
+    feats[:, :, 0] = a[:, 0].T
+    feats[:, :, 1] = ((b_l[:, 0] + b_r[:, 0]) / 2.0).T
+    pairs = np.stack([a[:, 1:], m[:, 1:], b_l[:, 1:], b_r[:, 1:]], axis=3)  # (s, shift, b, p)
+    feats[:, :, 2:] = pairs.transpose(2, 0, 1, 3).reshape(nb, n_scales, 16)
+    feats[~valid.reshape(n_scales, 5, nb).all(axis=1).T] = np.nan
+    return feats.reshape(nb, 18 * n_scales)
 
 
 def _block_shape(shape: tuple[int, ...], block_size: int) -> tuple[int, int]:
