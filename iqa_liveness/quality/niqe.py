@@ -454,9 +454,11 @@ def _block_stats(coef: NDArray[np.float64], bh: int, bw: int) -> tuple[NDArray[n
         coef[: nr * bh, : nc * bw].reshape(nr, bh, nc, bw).transpose(0, 2, 1, 3)
     )
     pos, neg = cb > 0, cb < 0
-    g = np.subtract(pos.view(np.int8), neg.view(np.int8)).astype(np.float32)  # exact sums
+    # signs in float32: their dot products are integers below 2^24, exact (float64 beyond)
+    sign_type = np.float32 if n < 1 << 24 else np.float64
+    g = np.subtract(pos.view(np.int8), neg.view(np.int8)).astype(sign_type)
     sums = np.empty((4, 5, nb))
-    sums[3, 0] = g @ np.ones(n, dtype=np.float32)
+    sums[3, 0] = g @ np.ones(n, dtype=sign_type)
     sums[3:, 1:] = _shift_sums(g[None], bh, bw)
     # |c|, c^2, c|c| for a group of blocks at a time (about 2 MB: the dot products read
     # them from cache), with their edges kept for the wrap-around corrections
