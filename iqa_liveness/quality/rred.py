@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
@@ -156,19 +156,32 @@ def _half_index(m: int, n: int, ky: NDArray[np.intp], kx: NDArray[np.intp]) -> _
     return rows, np.abs(kx), neg
 
 
+class _Plan(NamedTuple):
+    """What :func:`_subbands_from_half` needs besides the spectrum (see :func:`_plan`)."""
+
+    rows: NDArray[np.intp]  # half-spectrum row of each crop row (columns 0 .. w // 2)
+    both: _C  # A + B, (orientations, h, w // 2 + 1)
+    where: NDArray[np.intp]  # flat positions where F(k) and conj(F(-k)) are not one entry
+    direct: _Gather  # F(k) there
+    mirror: _Gather  # F(-k) there
+    a: _C  # A there, (orientations, positions)
+    b: _C  # B there
+    h: int
+    w: int
+
+
 @lru_cache(maxsize=16)
-def _plan(
-    m: int, n: int, scale: int, orientations: int
-) -> tuple[_Gather, _Gather, _C, _C, int, int]:
+def _plan(m: int, n: int, scale: int, orientations: int) -> _Plan:
     """Everything but the image for the level-``scale`` bands of an ``m x n`` image.
 
     ``real(ifft2(P))`` of a band's spectrum ``P`` (the centred crop times the masks, in FFT
     order) is ``irfft2`` of its Hermitian part ``H(k) = (P(k) + conj(P(-k))) / 2`` (``-k``
     modulo the crop), which needs ``H`` on half the grid only:
     ``H = F(k) A + conj(F(-k)) B`` with ``A = mask(k) / 2``, ``B = conj(mask(-k)) / 2``
-    (both times the normalisation ``h w / (m n)``). Returns the gather indices of ``F(k)``
-    and ``F(-k)`` in the ``rfft2`` half spectrum (rows, columns, conjugate flags), ``A``,
-    ``B`` (orientations, h, w // 2 + 1) and ``h, w``.
+    (both times the normalisation ``h w / (m n)``). Where ``-k`` is the true opposite
+    frequency, ``conj(F(-k))`` is the same half-spectrum entry as ``F(k)`` and
+    ``H = F(k) (A + B)``; elsewhere (column 0, and the Nyquist row and column of an even
+    crop, whose opposite was cropped away) the two terms are kept.
     """
     masks, (r0, c0, h, w) = _masks(m, n, scale, orientations)
     t = np.arange(h)[:, None]
@@ -178,14 +191,36 @@ def _plan(
     mu, mv = (-t + h // 2) % h, (-u + w // 2) % w  # the same for -k
     ky0, kx0 = r0 - m // 2, c0 - n // 2  # frequency of the crop's first row / column
     shape = (h, w // 2 + 1)
-    direct = _half_index(m, n, np.broadcast_to(ky0 + cu, shape), np.broadcast_to(kx0 + cv, shape))
-    mirror = _half_index(m, n, np.broadcast_to(ky0 + mu, shape), np.broadcast_to(kx0 + mv, shape))
+    rd, cd, nd = _half_index(
+        m, n, np.broadcast_to(ky0 + cu, shape), np.broadcast_to(kx0 + cv, shape)
+    )
+    rm, cm, nm = _half_index(
+        m, n, np.broadcast_to(ky0 + mu, shape), np.broadcast_to(kx0 + mv, shape)
+    )
+    rows = rd[:, 0]
+    plain = (rm == rd) & (cm == cd) & (nm != nd) & (rd == rows[:, None]) & (cd == u) & ~nd
+    where = np.flatnonzero(~plain)
     norm = h * w / (m * n) / 2.0
     a = masks[:, cu, cv] * norm
     b: _C = np.asarray(np.conj(masks[:, mu, mv]) * norm, dtype=np.complex128)
-    for arr in (a, b):
+
+    def at(g: _Gather) -> _Gather:
+        return g[0].ravel()[where], g[1].ravel()[where], g[2].ravel()[where]
+
+    plan = _Plan(
+        rows,
+        a + b,
+        where,
+        at((rd, cd, nd)),
+        at((rm, cm, nm)),
+        a.reshape(orientations, -1)[:, where],
+        b.reshape(orientations, -1)[:, where],
+        h,
+        w,
+    )
+    for arr in (plan.both, plan.a, plan.b):
         arr.flags.writeable = False
-    return direct, mirror, a, b, h, w
+    return plan
 
 
 def _subbands_from_half(
@@ -197,14 +232,15 @@ def _subbands_from_half(
     The crop's ``ifft2`` normalises by ``1/(h w)``; the result is rescaled to ``1/(m n)``:
     the band is then the full-resolution filter response sampled on the coarse grid.
     """
-    (rd, cd, nd), (rm, cm, nm), a, b, h, w = _plan(shape[0], shape[1], scale, orientations)
+    p = _plan(shape[0], shape[1], scale, orientations)
+    spec = p.both * half[p.rows, : p.w // 2 + 1]
+    (rd, cd, nd), (rm, cm, nm) = p.direct, p.mirror
     f = half[rd, cd]
     np.conjugate(f, out=f, where=nd)  # F(k)
     g = half[rm, cm]
     np.conjugate(g, out=g, where=~nm)  # conj(F(-k))
-    spec = a * f
-    spec += b * g
-    bands: NDArray[np.float64] = scipy.fft.irfft2(spec, s=(h, w), axes=(1, 2))
+    spec.reshape(orientations, -1)[:, p.where] = p.a * f + p.b * g
+    bands: NDArray[np.float64] = scipy.fft.irfft2(spec, s=(p.h, p.w), axes=(1, 2))
     return bands
 
 
