@@ -889,11 +889,11 @@ def _gradient_errors_standard(ref32: _F32, dis32: _F32) -> tuple[float, float]:
     """
     n, m = ref32.shape
     rows = _strip_rows(ref32.shape, 4)
-    buf = np.empty((8, rows, m), np.float32)
+    buf = np.empty((7, rows, m), np.float32)
     gme = gpe = 0.0
     for r0 in range(0, n, rows):
         r1 = min(r0 + rows, n)
-        xr, xc, yr, yc, x_mag, y_mag, tmp, tmp2 = buf[:, : r1 - r0]
+        xr, xc, yr, yc, x_mag, y_mag, tmp = buf[:, : r1 - r0]
         _gradient_rows(ref32, r0, r1, xr, xc, half=False)  # type: ignore[arg-type]
         _gradient_rows(dis32, r0, r1, yr, yc, half=False)  # type: ignore[arg-type]
         _magnitude_into(xr, xc, x_mag, tmp)
