@@ -432,3 +432,12 @@ def test_corner_count_on_plateaus_and_borders():
     assert ed._count_corners(padded) == 3
     assert ed._count_corners(np.zeros((5, 5), np.float32)) == 0
     assert ed._count_corners(np.pad(-np.ones((3, 3), np.float32), 1)) == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_corner_count_equals_dense_map_on_noise(seed):
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 12)), int(rng.integers(1, 12)))
+    r = rng.integers(-2, 4, shape).astype(np.float32)  # ties and border maxima everywhere
+    r[0, -1] = r[-1, 0] = 3.0  # border plateaus with the maximum
+    assert ed._count_corners(np.pad(r, 1)) == int(ed._corners_standard(r).sum())
