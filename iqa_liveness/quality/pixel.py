@@ -309,12 +309,16 @@ def laplacian(image: ArrayLike) -> _F:
     return np.asarray(out, dtype=np.float64)
 
 
-def _laplacian_energy32(image: NDArray[np.floating]) -> float:
-    """``sum h(x)**2`` of :func:`laplacian`, the filter in single precision (float32 image
-    and Laplacian, the sum of squares accumulated in double)."""
-    x32 = image if image.dtype == np.float32 else image.astype(np.float32)
-    h = cv2.Laplacian(x32, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT)
-    return float(cv2.norm(h, cv2.NORM_L2SQR))
+def _lmse32(diff: _F, image32: NDArray[np.float32]) -> float:
+    """LMSE from ``D`` (float64) and ``I`` (float32): ``sum h(D)^2 / sum h(I)^2`` with
+    :func:`laplacian` in single precision, the sums of squares accumulated in double. One
+    float32 buffer: ``D`` rounded, its Laplacian (in place), then that of ``I``."""
+    buf = diff.astype(np.float32)
+    border = cv2.BORDER_REFLECT
+    cv2.Laplacian(buf, cv2.CV_32F, dst=buf, ksize=1, borderType=border)
+    num = float(cv2.norm(buf, cv2.NORM_L2SQR))
+    cv2.Laplacian(image32, cv2.CV_32F, dst=buf, ksize=1, borderType=border)
+    return _ratio(num, float(cv2.norm(buf, cv2.NORM_L2SQR)), 0.0)
 
 
 def lmse(reference: ArrayLike, distorted: ArrayLike) -> float:
@@ -341,7 +345,7 @@ def lmse(reference: ArrayLike, distorted: ArrayLike) -> float:
     0.0
     """
     ref, dis = _pair(reference, distorted)
-    return _ratio(_laplacian_energy32(ref - dis), _laplacian_energy32(ref), 0.0)
+    return _lmse32(ref - dis, ref.astype(np.float32))
 
 
 def normalized_cross_correlation(reference: ArrayLike, distorted: ArrayLike) -> float:
@@ -568,7 +572,7 @@ def ctx_ramd(ctx: QualityContext) -> float:
 def ctx_lmse(ctx: QualityContext) -> float:
     """LMSE of ``I`` and ``I'`` (both conventions; see :func:`lmse`)."""
     i32 = ctx.cached("edges.float32:I", lambda c: c.I.astype(np.float32))  # shared with edges
-    return _ratio(_laplacian_energy32(ctx.diff), _laplacian_energy32(i32), 0.0)
+    return _lmse32(ctx.diff, i32)
 
 
 def ctx_nxc(ctx: QualityContext) -> float:
