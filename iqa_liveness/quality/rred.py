@@ -457,21 +457,37 @@ def rred(
     d = np.asarray(distorted, dtype=np.float64)
     if r.shape != d.shape or r.ndim != 2:
         raise ConfigurationError(f"images must be 2-D of one shape, got {r.shape}, {d.shape}")
+    from ._context import smooth
+    from .spectral import half_spectrum, smoothed_half_spectrum
+
     k = _usable_scale(r.shape, scale, block)
-    rb = steerable_subbands(r, k, orientations)
-    db = steerable_subbands(d, k, orientations)
+    f_r = half_spectrum(r)
+    # I' = smooth(I) (the context's I'): its spectrum as the context derives it, so that
+    # this equals ctx_rred to the last bit
+    same = np.array_equal(d, smooth(r))
+    f_d = smoothed_half_spectrum(r, f_r) if same else half_spectrum(d)
+    rb = _subbands_from_half(f_r, r.shape, k, orientations)
+    db = _subbands_from_half(f_d, r.shape, k, orientations)
     return _rred_from_bands(rb, db, block, sigma_w2)
 
 
 def ctx_rred(ctx: QualityContext) -> float:
-    """RRED between ``I`` and ``I'`` (spectra shared with the spectral measures)."""
+    """RRED between ``I`` and ``I'`` (spectra shared with the spectral measures).
+
+    The spectrum of ``I' = smooth(I)`` is derived from that of ``I``
+    (:func:`~iqa_liveness.quality.spectral.smoothed_half_spectrum`, the one SME/SPE leave in
+    the context): the same numbers whether or not they ran first, without a second 2-D DFT.
+    """
     from .edges import distorted_image
-    from .spectral import half_spectrum
+    from .spectral import half_spectrum, smoothed_half_spectrum
 
     shape = ctx.shape
     k = _usable_scale(shape, SCALE, BLOCK)
     f_ref = ctx.cached("spectral.rfft2:I", lambda c: half_spectrum(c.I))
-    f_dis = ctx.cached("spectral.rfft2:I'", lambda c: half_spectrum(distorted_image(c)))
+    if ctx.convention == "bob":  # bob's I' is not smooth(I)
+        f_dis = ctx.cached("spectral.rfft2:I'", lambda c: half_spectrum(distorted_image(c)))
+    else:
+        f_dis = ctx.cached("spectral.rfft2:I'", lambda c: smoothed_half_spectrum(c.I, f_ref))
     rb = _subbands_from_half(f_ref, shape, k, ORIENTATIONS)
     db = _subbands_from_half(f_dis, shape, k, ORIENTATIONS)
     return _rred_from_bands(rb, db, BLOCK, SIGMA_W2)
