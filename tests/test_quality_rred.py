@@ -142,3 +142,13 @@ def test_patch_moments_equal_direct_sums(k, shape):
         np.testing.assert_allclose(mean[b], p.mean(axis=0), rtol=1e-12)
         np.testing.assert_allclose(second[b], p.T @ p / len(p), rtol=1e-12)
         np.testing.assert_array_equal(second[b], second[b].T)  # exactly symmetric
+
+
+def test_same_value_whether_or_not_the_spectral_measures_ran_first():
+    from iqa_liveness.quality import get_measure
+
+    x = np.random.default_rng(5).uniform(0, 255, (72, 96))
+    alone = R.ctx_rred(QualityContext(x))
+    ctx = QualityContext(x)
+    get_measure("SME").resolve()(ctx)  # leaves the spectra of I and I' in the context
+    assert R.ctx_rred(ctx) == alone == R.rred(x, ctx.smoothed)
