@@ -148,7 +148,7 @@ def _masks(m: int, n: int, scale: int, orientations: int) -> tuple[_C, tuple[int
 _Gather = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_]]
 
 
-def _half_index(m: int, n: int, ky: NDArray[np.intp], kx: NDArray[np.intp]) -> _Gather:
+def _half_index(m: int, ky: NDArray[np.intp], kx: NDArray[np.intp]) -> _Gather:
     """Where the full-spectrum value at frequencies ``(ky, kx)`` is in an ``rfft2`` half
     spectrum: row, column, and whether it is the conjugate of that entry (``kx < 0``)."""
     neg = kx < 0
@@ -191,12 +191,8 @@ def _plan(m: int, n: int, scale: int, orientations: int) -> _Plan:
     mu, mv = (-t + h // 2) % h, (-u + w // 2) % w  # the same for -k
     ky0, kx0 = r0 - m // 2, c0 - n // 2  # frequency of the crop's first row / column
     shape = (h, w // 2 + 1)
-    rd, cd, nd = _half_index(
-        m, n, np.broadcast_to(ky0 + cu, shape), np.broadcast_to(kx0 + cv, shape)
-    )
-    rm, cm, nm = _half_index(
-        m, n, np.broadcast_to(ky0 + mu, shape), np.broadcast_to(kx0 + mv, shape)
-    )
+    rd, cd, nd = _half_index(m, np.broadcast_to(ky0 + cu, shape), np.broadcast_to(kx0 + cv, shape))
+    rm, cm, nm = _half_index(m, np.broadcast_to(ky0 + mu, shape), np.broadcast_to(kx0 + mv, shape))
     rows = rd[:, 0]
     plain = (rm == rd) & (cm == cd) & (nm != nd) & (rd == rows[:, None]) & (cd == u) & ~nd
     where = np.flatnonzero(~plain)
