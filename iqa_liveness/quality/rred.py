@@ -348,7 +348,7 @@ def _gsm_batch(bands: NDArray[np.float64], block: int, sigma_w2: float) -> tuple
     if nr == 0 or nc == 0:
         raise ConfigurationError(f"subband {(hh, ww)} is smaller than one {block}x{block} block")
     n = block * block
-    y = np.ascontiguousarray(bands[:, : nr * block, : nc * block])
+    y = bands[:, : nr * block, : nc * block]  # whole blocks (a view)
     mean, cov = _patch_moments(y, block)
     cov -= mean[:, :, None] * mean[:, None, :]
     lam, vec = np.linalg.eigh(cov)  # exactly symmetric (see _patch_moments)
