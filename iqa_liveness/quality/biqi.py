@@ -43,6 +43,7 @@ indices", IEEE Signal Processing Letters 17(5):513-516, 2010.
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import ctypes
 import math
@@ -541,6 +542,14 @@ class BIQIModels:
 @lru_cache(maxsize=8)
 def _models_at(directory: str) -> BIQIModels:
     return BIQIModels(directory)
+
+
+@atexit.register
+def _release_models() -> None:
+    """Free the cached LIBSVM models while LIBSVM is still loaded (at interpreter exit its
+    module may be torn down first, and each model's destructor then raises)."""
+    default_biqi_models.cache_clear()
+    _models_at.cache_clear()
 
 
 @lru_cache(maxsize=1)
