@@ -90,7 +90,8 @@ class _Planes(NamedTuple):
 
 def _planes(ref: _F, diff: _F, dtype: type[np.floating] = np.float64) -> _Planes:
     offset = float(ref.mean())  # variances of I - mean(I): smaller squares, same values
-    x = np.subtract(ref, offset).astype(dtype, copy=False)
+    x = np.empty(ref.shape, dtype)
+    np.subtract(ref, offset, out=x, casting="unsafe")  # in double, rounded once
     d = diff.astype(dtype, copy=False)
     return _Planes(offset, x, d, x * x, x * d, d * d)
 
@@ -207,11 +208,13 @@ def ssim(reference: ArrayLike, distorted: ArrayLike) -> float:
 
 
 def _ssim_value(ref: _F, diff: _F, planes: _Planes | None = None) -> float:
+    """SSIM of ``ref`` and ``ref - diff``; ``planes``: the float32 planes of a context, whose
+    distorted image is ``I' = smooth(I)`` and whose caller has ruled out ``D = 0``."""
+    if planes is not None:
+        return _inner_mean(_ssim_map(planes, smoothed=True), ref.shape[1])
     if not diff.any():
         return 1.0  # identical images (exactly 1 whatever the rounding of the filters)
-    if planes is None:
-        return _inner_mean(_ssim_map(_planes(ref, diff)), ref.shape[1])
-    return _inner_mean(_ssim_map(planes, smoothed=True), ref.shape[1])
+    return _inner_mean(_ssim_map(_planes(ref, diff)), ref.shape[1])
 
 
 def ssim_bob(reference: ArrayLike, distorted: ArrayLike) -> float:
@@ -360,7 +363,9 @@ def _downsample(x: NDArray[Any], n: int, sigma: float) -> NDArray[Any]:
 
 
 def _vif_value(ref: _F, diff: _F, planes: _Planes | None = None) -> float:
-    if not diff.any():
+    """VIF of ``ref`` and ``ref - diff``; ``planes``: the float32 planes of a context, whose
+    caller has ruled out ``D = 0``."""
+    if planes is None and not diff.any():
         return 1.0
     p = _planes(ref, diff) if planes is None else planes
     exact_flat = p.x.dtype != np.float64
@@ -423,13 +428,13 @@ def ctx_ssim(ctx: QualityContext) -> float:
     if ctx.convention == "bob":
         return _inner_mean(_ssim_map_bob(ctx.I, ctx.smoothed), ctx.shape[1])
     # I' is close to I: float32 is exact to ~1e-8 in the difference form (see _ssim_map)
-    if not ctx.diff.any():
+    if ctx.sum_sq_diff == 0.0:  # identical images (shared with MSE)
         return 1.0
     return _ssim_value(ctx.I, ctx.diff, _ctx_planes(ctx))
 
 
 def ctx_vif(ctx: QualityContext) -> float:
     """VIF of ``I`` and ``I'`` (both conventions), local statistics in float32."""
-    if not ctx.diff.any():
+    if ctx.sum_sq_diff == 0.0:  # identical images (shared with MSE)
         return 1.0
     return _vif_value(ctx.I, ctx.diff, _ctx_planes(ctx))
