@@ -295,8 +295,15 @@ def _aggd_fit(
     s_right: NDArray[np.float64],
     s_abs: NDArray[np.float64],
 ) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-    """:func:`_aggd_from_sums` returning the shape's grid index instead of the shape (0 where
-    the fit is undefined); ``n`` may be an array (one value per block)."""
+    """AGGD fit of ``estimateaggdparam.m`` from per-block sums.
+
+    ``n`` is the number of values of a block (a number, or an array: one per block),
+    ``n_left``/``n_right`` count the negative/positive values, ``s_left`` sums the squares of
+    the negative ones, ``s_right`` of the positive ones, ``s_abs`` sums the absolute values.
+    Returns the index of the shape alpha on the grid ``_GAM_GRID``, beta_left, beta_right and
+    ``valid`` (False where there is no negative or no positive value, or a zero spread on one
+    side: the fit is undefined, index and betas are 0).
+    """
     valid = (n_left > 0) & (n_right > 0) & (s_left > 0) & (s_right > 0)
     left_std = np.sqrt(s_left / np.maximum(n_left, 1))
     right_std = np.sqrt(s_right / np.maximum(n_right, 1))
@@ -312,59 +319,10 @@ def _aggd_fit(
     return pos, beta_l, beta_r, valid
 
 
-def _aggd_from_sums(
-    n: float | NDArray[np.float64],
-    n_left: NDArray[np.float64],
-    n_right: NDArray[np.float64],
-    s_left: NDArray[np.float64],
-    s_right: NDArray[np.float64],
-    s_abs: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-    """AGGD fit of ``estimateaggdparam.m`` from per-block sums.
-
-    ``n`` is the number of values of a block, ``n_left``/``n_right`` count the
-    negative/positive values, ``s_left`` sums the squares of the negative ones, ``s_right``
-    of the positive ones, ``s_abs`` sums the absolute values. Returns alpha, beta_left,
-    beta_right and ``valid`` (False where there is no negative or no positive value, or a
-    zero spread on one side: the fit is undefined and the parameters are set to 0).
-    """
-    pos, beta_l, beta_r, valid = _aggd_fit(n, n_left, n_right, s_left, s_right, s_abs)
-    return np.where(valid, _GAM_GRID[pos], 0.0), beta_l, beta_r, valid
-
-
 #: Working-set size of the block statistics' per-group arrays (see :func:`_block_stats`).
 _GROUP_BYTES = 2 << 20
 #: In-block circular shifts ``[dr dc]`` of the paired products (``circshift`` arguments).
 _SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
-
-
-def _pair_product(
-    c: NDArray[np.float64], bh: int, bw: int, dr: int, dc: int
-) -> NDArray[np.float64]:
-    """``block .* circshift(block, [dr dc])`` for every ``bh x bw`` block of ``c`` (``dr`` in
-    {0, 1}, ``dc`` in {-1, 0, 1}), as one 2-D array.
-
-    The definition the block sums of :func:`_shift_sums` implement without forming the
-    products; kept as their reference (the tests compare the two).
-    """
-    c = np.ascontiguousarray(c)
-    h, w = c.shape
-    out = np.empty_like(c)
-    flat, dst = c.ravel(), out.ravel()
-    s = dr * w + dc
-    np.multiply(flat[s:], flat[: flat.size - s], out=dst[s:])
-    pr = np.arange(h) - dr  # partner row of each row
-    pr[0::bh] += bh * dr
-    pc = np.arange(w) - dc  # partner column of each column
-    if dc:
-        edge = np.arange(0 if dc == 1 else bw - 1, w, bw)
-        pc[edge] += bw * dc
-        out[:, edge] = c[:, edge] * c[:, pc[edge]][pr]
-    if dr:
-        edge = np.arange(0, h, bh)
-        partner = c[pr[edge]]
-        out[edge] = c[edge] * (partner[:, pc] if dc else partner)
-    return out
 
 
 def _shift_sums(x: NDArray[Any], bh: int, bw: int) -> NDArray[np.float64]:
@@ -435,7 +393,7 @@ def _partners(bh: int, bw: int) -> NDArray[np.intp]:
 
 
 def _block_stats(coef: NDArray[np.float64], bh: int, bw: int) -> tuple[NDArray[np.float64], ...]:
-    """The sums of the AGGD fit (see :func:`_aggd_from_sums`) for the ``bh x bw`` blocks of
+    """The sums of the AGGD fit (see :func:`_aggd_fit`) for the ``bh x bw`` blocks of
     ``coef`` and of its four paired products, shape ``(5 * n_blocks,)`` each (coefficients
     first, then the products in :data:`_SHIFTS` order; blocks row-major).
 
