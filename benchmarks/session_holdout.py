@@ -282,6 +282,12 @@ def variants() -> tuple[list[tuple[str, str, Any, Any]], list[tuple[str, list[st
         ("W-IQA face crop + LDA", "quality-face", Identity, ShrinkageLDA()),
         ("W-IQA face crop, log + LDA", "quality-face", LogHeavyTailed, ShrinkageLDA()),
         ("W-IQA face crop 128x128 + LDA", "quality-face-128", Identity, ShrinkageLDA()),
+        (
+            "W-IQA face crop + 128x128 crop + LDA",
+            "quality-face+quality-face-128",
+            Identity,
+            ShrinkageLDA(),
+        ),
         ("W-IQA scene + SVM", "quality", Identity, LibSVMClassifier()),
         ("W-IQA face crop + SVM", "quality-face", Identity, LibSVMClassifier()),
         (
@@ -352,6 +358,11 @@ def run_all(
 
     y, g = meta["label"].astype(str), meta["subject"].astype(str)
     single, fusions = variants()
+    for _, fam, _, _ in single:  # "a+b": the columns of both families side by side
+        parts = fam.split("+")
+        if len(parts) > 1 and all(p in X for p in parts):
+            X[fam] = np.hstack([X[p] for p in parts])
+            found[fam] = np.logical_and.reduce([found[p] for p in parts])
     single = [v for v in single if v[1] in X and (not only or v[0] in only)]
     fusions = [f for f in fusions if all(m in [v[0] for v in single] for m in f[1])]
     ok = np.ones(len(y), dtype=bool)
