@@ -739,12 +739,11 @@ class _SVMCore:
         return out
 
     def scores(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
-        from libsvm import svmutil
+        from ._libsvm import decision_values
 
-        Z = np.ascontiguousarray(self.transform(X))
-        with _one_thread():
-            _, _, vals = svmutil.svm_predict([], Z, self.model, "-q")
-        return self.sign * np.asarray(vals, dtype=np.float64).reshape(-1)
+        with _one_thread():  # svm_predict's values, nodes built by numpy (see _libsvm)
+            vals = decision_values(self.model, self.transform(X))
+        return self.sign * vals
 
 
 class LibSVMClassifier(_LivenessClassifier):

@@ -311,3 +311,21 @@ def test_svm_precomputed_grid_search_equals_libsvm_kernel(kernel, with_dev, monk
     diffs = np.array([np.max(np.abs(a[k] - b[k])) for k in a])
     assert np.median(diffs) < 1e-9
     assert diffs.max() < 5e-3
+
+
+def test_numpy_nodes_give_svm_predict_values_bit_for_bit():
+    from libsvm import svmutil
+    from scipy import sparse
+
+    from iqa_liveness._libsvm import decision_values, node_rows
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 30))
+    X[rng.uniform(size=X.shape) < 0.3] = 0.0  # LIBSVM leaves zeros out of a row
+    X[7] = 0.0  # an all-zero row: the terminator alone
+    y = np.where(rng.uniform(size=120) < 0.5, 1.0, -1.0)
+    model = svmutil.svm_train(y, sparse.csr_matrix(X), "-s 0 -t 2 -c 1 -g 0.05 -q")
+    _, _, vals = svmutil.svm_predict([], X, model, "-q")
+    np.testing.assert_array_equal(decision_values(model, X), np.asarray(vals).ravel())
+    nodes, starts = node_rows(X)
+    assert len(nodes) == np.count_nonzero(X) + len(X) and starts[8] - starts[7] == 1

@@ -61,6 +61,7 @@ import pywt
 from numpy.typing import NDArray
 from scipy.special import gamma as _gamma
 
+from .._libsvm import node_rows
 from ..errors import ConfigurationError, ModelFileError
 from .jpeg import JQI_TOO_SMALL, jqi_features, jqi_from_features
 
@@ -440,9 +441,7 @@ class _Svm:
 
         if not self.model.is_probability_model():
             raise ModelFileError(f"{self.path} is not a probability model (train with -b 1)")
-        nz = np.flatnonzero(v)  # LIBSVM's sparse input: the nonzero features, then index -1
-        nodes = np.zeros(nz.size + 1, dtype=_SVM_NODE)
-        nodes["index"][:-1], nodes["value"][:-1], nodes["index"][-1] = nz + 1, v[nz], -1
+        nodes = node_rows(v[None, :])[0]  # LIBSVM's sparse input
         est = np.zeros(len(self.labels))
         libsvm.svm_predict_probability(
             self.model,
@@ -450,10 +449,6 @@ class _Svm:
             est.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
         )
         return {lab: float(p) for lab, p in zip(self.labels, est.tolist(), strict=True)}
-
-
-#: LIBSVM's ``struct svm_node {int index; double value;}``
-_SVM_NODE = np.dtype([("index", np.int32), ("value", np.float64)], align=True)
 
 
 def _stack_rbf(regressors: list[_Svm]) -> tuple[NDArray[np.float64], ...] | None:
