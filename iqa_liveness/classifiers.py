@@ -499,7 +499,7 @@ class ShrinkageLDA(_LivenessClassifier):
 
     The classifier of Galbally, Marcel & Fierrez (2014): features are standardised
     (``z = (x - mean) / std`` on training data; constant features get ``std = 1``), then
-    ``LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto")`` (Ledoit-Wolf shrinkage
+    ``LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")`` (Ledoit-Wolf shrinkage
     of the pooled covariance) with equal class priors. The score is the discriminant
 
     .. math:: s(x) = w^\\top z + b = \\log p(z \\mid \\text{bona fide}) - \\log p(z \\mid
@@ -555,7 +555,7 @@ class ShrinkageLDA(_LivenessClassifier):
         scale = X.std(axis=0)
         scale[~(scale > np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean)))] = 1.0
         Z = (X - mean) / scale
-        lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto", priors=[0.5, 0.5])
+        lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto", priors=[0.5, 0.5])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "Variables are collinear"
