@@ -341,6 +341,15 @@ def _patch_moments(y: _F, k: int) -> tuple[_F, _F]:
     return mean, second
 
 
+#: Eigenvalues of ``K_U`` below this fraction of the largest one of all the bands of a batch
+#: (both images, every orientation) count as 0. A band that is exactly 0 in one image (a
+#: ramp has no vertical detail) can be rounding noise in the other (1e-22 against band
+#: energies of 1e3 here); ``s^2 = c^T K_U^+ c / N`` does not depend on the band's scale, so
+#: without this floor noise got ``s^2`` of order 1 and moved RRED of a 48x64 ramp by 0.57.
+#: Real detail 1e-10 times weaker in amplitude than the strongest band is not seen by it.
+_NOISE_FLOOR = 1e-20
+
+
 def _gsm_batch(bands: NDArray[np.float64], block: int, sigma_w2: float) -> tuple[_F, _F]:
     """``s^2`` and ``h`` of every block of a stack of subbands ``(B, h, w)``: ``(B, L)``."""
     nb, hh, ww = bands.shape
@@ -356,7 +365,8 @@ def _gsm_batch(bands: NDArray[np.float64], block: int, sigma_w2: float) -> tuple
     blocks = y.reshape(nb, nr, block, nc, block).transpose(0, 1, 3, 2, 4).reshape(nb, -1, n)
     proj = np.matmul(blocks, vec)  # coordinates in the eigenbasis
     lmax = lam.max(axis=1, keepdims=True)
-    keep = (lam > lmax * n * np.finfo(np.float64).eps) & (lmax > 0)
+    floor = float(lam.max()) * _NOISE_FLOOR if lam.size else 0.0
+    keep = (lam > lmax * n * np.finfo(np.float64).eps) & (lam > floor) & (lmax > 0)
     inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
     s2 = np.matmul(proj * proj, inv[:, :, None])[:, :, 0] / n
     # sum_i log2(s2 lam_i + sW2) as the log2 of the product (one logarithm per block; each
