@@ -281,6 +281,18 @@ def variants() -> tuple[list[tuple[str, str, Any, Any]], list[tuple[str, list[st
         ("W-IQA scene, log + LDA", "quality", LogHeavyTailed, ShrinkageLDA()),
         ("W-IQA face crop + LDA", "quality-face", Identity, ShrinkageLDA()),
         ("W-IQA face crop, log + LDA", "quality-face", LogHeavyTailed, ShrinkageLDA()),
+        (
+            "W-IQA face crop + LDA, shrinkage 0.1",
+            "quality-face",
+            Identity,
+            ShrinkageLDA(shrinkage=0.1),
+        ),
+        (
+            "W-IQA scene + LDA, shrinkage 0.1",
+            "quality",
+            Identity,
+            ShrinkageLDA(shrinkage=0.1),
+        ),
         ("W-IQA face crop 128x128 + LDA", "quality-face-128", Identity, ShrinkageLDA()),
         (
             "W-IQA face crop + 128x128 crop + LDA",

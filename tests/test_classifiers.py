@@ -329,3 +329,36 @@ def test_numpy_nodes_give_svm_predict_values_bit_for_bit():
     np.testing.assert_array_equal(decision_values(model, X), np.asarray(vals).ravel())
     nodes, starts = node_rows(X)
     assert len(nodes) == np.count_nonzero(X) + len(X) and starts[8] - starts[7] == 1
+
+
+def test_lda_shrinkage_parameter(tmp_path):
+    from iqa_liveness.errors import ConfigurationError
+    from iqa_liveness.modelio import LivenessModel, load_model, save_model
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 4))
+    X[:, 1] = X[:, 0] + 0.1 * rng.normal(size=80)  # correlated features
+    y = np.array(["attack", "bona_fide"] * 40)
+    X[y == "bona_fide", 0] += 1.0
+    z = (X - X.mean(0)) / X.std(0)
+    # shrinkage 1: the covariance is the identity, the direction is the class-mean difference
+    full = ShrinkageLDA(shrinkage=1.0).fit(X, y)
+    diff = z[y == "bona_fide"].mean(0) - z[y == "attack"].mean(0)
+    np.testing.assert_allclose(full.coef_ / np.linalg.norm(full.coef_), diff / np.linalg.norm(diff))
+    # shrinkage 0: plain LDA on the standardised features (pooled within-class covariance)
+    plain = ShrinkageLDA(shrinkage=0.0).fit(X, y)
+    pooled = np.cov(np.r_[z[y == "bona_fide"] - z[y == "bona_fide"].mean(0),
+                          z[y == "attack"] - z[y == "attack"].mean(0)].T, bias=True)
+    want = np.linalg.solve(pooled, diff)
+    np.testing.assert_allclose(plain.coef_, want, rtol=1e-8)
+    # "auto" is Ledoit-Wolf, between the two for these data; the default
+    assert ShrinkageLDA().get_params()["shrinkage"] == "auto"
+    auto = ShrinkageLDA().fit(X, y)
+    assert not np.allclose(auto.coef_, plain.coef_) and not np.allclose(auto.coef_, full.coef_)
+    for bad in (-0.1, 1.5, "lw", True):
+        with pytest.raises(ConfigurationError, match="shrinkage"):
+            ShrinkageLDA(shrinkage=bad).fit(X, y)
+    # kept by the model file
+    path = tmp_path / "m.iqa"
+    save_model(LivenessModel.single(ShrinkageLDA(shrinkage=0.1).fit(X, y), list("abcd")), path)
+    assert load_model(path).members[0].estimator.shrinkage == 0.1

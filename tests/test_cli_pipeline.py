@@ -440,3 +440,19 @@ def test_png_plot_without_matplotlib(work, tmp_path, capsys, monkeypatch):
     assert (img == 255).all(axis=2).mean() > 0.5
     blue = (np.abs(img.astype(int) - [180, 119, 31]).sum(axis=2) < 60).sum()
     assert blue > 200
+
+
+def test_train_lda_shrinkage_flag(work, tmp_path, capsys):
+    base = ["train", "--features", str(work / "train.h5"), "--dev", str(work / "dev.h5"), "-q"]
+    default, auto, half = (tmp_path / f"{k}.iqa" for k in ("default", "auto", "half"))
+    assert main([*base, "--output", str(default)]) == 0
+    assert main([*base, "--output", str(auto), "--lda-shrinkage", "auto"]) == 0
+    assert main([*base, "--output", str(half), "--lda-shrinkage", "0.5"]) == 0
+    got = [load_cli_model(p).classifier for p in (default, auto, half)]
+    assert [c.shrinkage for c in got] == [0.1, "auto", 0.5]
+    assert not np.allclose(got[0].coef_, got[1].coef_)
+    for bad in ("-1", "2", "lw"):
+        with pytest.raises(SystemExit) as exc:
+            main([*base, "--output", str(tmp_path / "x.iqa"), "--lda-shrinkage", bad])
+        assert exc.value.code == 2
+    assert "--lda-shrinkage" in capsys.readouterr().err

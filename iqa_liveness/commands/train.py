@@ -36,14 +36,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="operating point of the threshold (default eer)",
     )
     parser.add_argument("--target", type=float, help="target FAR or FRR for --criterion far|frr")
+    parser.add_argument(
+        "--lda-shrinkage",
+        type=_shrinkage,
+        default=DEFAULT_LDA_SHRINKAGE,
+        metavar="auto|W",
+        help=f"LDA: weight in [0, 1] of the identity in the shrunk covariance of the "
+        f"standardised features, or 'auto' (Ledoit-Wolf) (default {DEFAULT_LDA_SHRINKAGE}: "
+        "steadier across capture sessions for the face-crop quality measures, see "
+        "docs/classifiers.md)",
+    )
     add_common_flags(parser)
 
 
-def make_classifier(kind: str, criterion: Any = "eer", target: float | None = None) -> Any:
+#: The CLI's LDA shrinkage: across NUAA capture sessions, the face-crop quality measures with
+#: 0.1 gave a mean HTER of 9.8 % over four session-held-out protocols against 11.7 % with
+#: Ledoit-Wolf's estimate (about 0.01), better in each (docs/classifiers.md).
+DEFAULT_LDA_SHRINKAGE = 0.1
+
+
+def _shrinkage(text: str) -> str | float:
+    if text == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'auto' or a number in [0, 1], not {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value}")
+    return value
+
+
+def make_classifier(
+    kind: str,
+    criterion: Any = "eer",
+    target: float | None = None,
+    shrinkage: str | float = DEFAULT_LDA_SHRINKAGE,
+) -> Any:
     from ..classifiers import LibSVMClassifier, ShrinkageLDA
 
     if kind == "lda":
-        return ShrinkageLDA(threshold_criterion=criterion, threshold_target=target)
+        return ShrinkageLDA(
+            threshold_criterion=criterion, threshold_target=target, shrinkage=shrinkage
+        )
     return LibSVMClassifier(threshold_criterion=criterion, threshold_target=target)
 
 
@@ -104,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     X, y, subjects = usable(train)
     if len(set(y)) < 2:
         raise UsageError(f"{args.features} holds one class only; training needs both")
-    clf = make_classifier(args.classifier, args.criterion, args.target)
+    clf = make_classifier(args.classifier, args.criterion, args.target, args.lda_shrinkage)
     provenance: dict[str, Any] = {"classifier": args.classifier, "train": describe(train)}
     provenance["train"]["store"] = str(args.features)
     if args.dev:
@@ -130,7 +165,9 @@ def run(args: argparse.Namespace) -> int:
     src = provenance["threshold_source"]
     info(
         args,
-        f"train: {args.classifier} on {len(y)} samples ({provenance['train']['n_bona_fide']} bona "
+        f"train: {args.classifier}"
+        + (f" (shrinkage {args.lda_shrinkage})" if args.classifier == "lda" else "")
+        + f" on {len(y)} samples ({provenance['train']['n_bona_fide']} bona "
         f"fide, {provenance['train']['n_attack']} attacks, {len(train.feature_names)} features)",
     )
     if not args.dev:
