@@ -8,7 +8,9 @@ on test. Methods:
 * ``W-IQA + LDA``: the quality measures of Galbally et al. 2014, shrinkage LDA;
 * ``W-IQA + SVM``: the same features, LIBSVM RBF (C, gamma chosen by subject-wise CV);
 * ``W-IQA face crop + LDA``: the measures of the eye-based face crop (YuNet; the whole image
-  when no face is found), the command line's default (``extract --quality-region face``);
+  when no face is found) and the LDA shrinkage 0.1, the command line's defaults (``extract
+  --quality-region face``, ``train --lda-shrinkage 0.1``); ``..., Ledoit-Wolf``: the same
+  with the Python class's default shrinkage;
 * ``colour texture + SVM``: Boulkenafet et al.'s HSV LBP + YCbCr LPQ (preset ``paper``), and
   ``colour texture generalising + SVM`` (preset ``generalising``, the command line's default);
 * ``fusion (...)``: ScoreFusion (shrinkage LDA) of the papers' pair (whole-scene W-IQA + LDA,
@@ -260,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from iqa_liveness.classifiers import LibSVMClassifier, ShrinkageLDA
+    from iqa_liveness.commands.train import DEFAULT_LDA_SHRINKAGE as CLI_SHRINKAGE
     from iqa_liveness.datasets import get_dataset
     from iqa_liveness.quality import QualityFeatures
 
@@ -300,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         features[fam], found[fam] = align(fs, ids)
     methods: list[tuple[str, str, Any]] = [
         ("W-IQA + LDA", "quality", ShrinkageLDA()),
-        ("W-IQA face crop + LDA", "quality-face", ShrinkageLDA()),
+        ("W-IQA face crop + LDA", "quality-face", ShrinkageLDA(shrinkage=CLI_SHRINKAGE)),
+        ("W-IQA face crop + LDA, Ledoit-Wolf", "quality-face", ShrinkageLDA()),
     ]
     if not args.no_svm:
         methods.append(("W-IQA + SVM", "quality", LibSVMClassifier()))

@@ -196,3 +196,23 @@ def test_ramd_top_values_with_ties(seed):
     ctx = QualityContext(ref)
     d = np.sort(np.abs(ctx.diff).ravel())
     assert px.ctx_ramd(ctx) == pytest.approx(d[-px.RAMD_R :].mean(), rel=1e-15)
+
+
+def test_ad_is_exactly_zero_with_the_symmetric_border():
+    # every pixel's weights in I' add up to 1 (normalised symmetric kernel, symmetric
+    # border): sum I' = sum I, so AD is 0 and the computed mean of D is rounding noise
+    from skimage import data
+
+    from iqa_liveness.quality._context import smooth
+
+    rng = np.random.default_rng(4)
+    images = [data.astronaut(), data.camera(), rng.integers(0, 256, (37, 53)).astype(np.uint8)]
+    for img in images:
+        for conv in ("standard", "bob"):
+            assert compute_measures(img, ["AD"], convention=conv)["AD"] == 0.0
+    g = rng.uniform(0, 255, (40, 60))
+    assert abs(float(np.mean(g - smooth(g)))) < 1e-12  # what is snapped: noise
+    assert px.average_difference(g, smooth(g)) == 0.0
+    # real differences are kept, down to small ones
+    assert px.average_difference(g, g + 1e-6) == pytest.approx(-1e-6, rel=1e-6)
+    assert px.average_difference(g, g - 2.0) == pytest.approx(2.0)

@@ -204,6 +204,13 @@ def average_difference(reference: ArrayLike, distorted: ArrayLike) -> float:
 
     .. math:: \mathrm{AD} = \frac{1}{NM}\sum_{i,j} (I_{ij} - \hat I_{ij})
 
+    A value within rounding of 0, ``abs(AD) <= 16 eps (max abs(I, I') + mean abs(I - I'))``,
+    is returned as 0 exactly. With the package's ``I'`` (a normalised symmetric kernel and a
+    symmetric border: every pixel's weights add up to 1) the true AD is 0 for every image, and
+    the computed mean of ``I - I'`` is rounding noise of about 1e-15 whose value depends on the
+    order of the summation; as a feature, standardised to unit variance, that noise would
+    reach the classifiers.
+
     References
     ----------
     Avcibas et al. 2002; Galbally et al. 2014, Table I (measure 6).
@@ -214,7 +221,17 @@ def average_difference(reference: ArrayLike, distorted: ArrayLike) -> float:
     -1.0
     """
     ref, dis = _pair(reference, distorted)
-    return float(np.mean(ref - dis))
+    d = ref - dis
+    scale = max(float(np.abs(ref).max()), float(np.abs(dis).max())) if ref.size else 0.0
+    return _snap_mean(float(d.sum()), float(np.abs(d).sum()), scale, d.size)
+
+
+def _snap_mean(total: float, total_abs: float, scale: float, n: int) -> float:
+    """``total / n``, or 0 when it is within the rounding of ``I'`` and of the sum (see
+    :func:`average_difference`)."""
+    mean = total / n
+    bound = 16.0 * np.finfo(np.float64).eps * (scale + total_abs / n)
+    return 0.0 if abs(mean) <= bound else mean
 
 
 def normalized_absolute_error(reference: ArrayLike, distorted: ArrayLike) -> float:
@@ -552,8 +569,10 @@ def ctx_md(ctx: QualityContext) -> float:
 
 
 def ctx_ad(ctx: QualityContext) -> float:
-    """AD of ``I`` and ``I'`` (both conventions)."""
-    return _sum(ctx.diff) / ctx.n_pixels
+    """AD of ``I`` and ``I'`` (both conventions): 0 within rounding, see
+    :func:`average_difference` (``max abs(I')`` is at most ``max abs(I)`` in both)."""
+    scale = max(abs(ctx.max_I), abs(ctx.min_I))
+    return _snap_mean(_sum(ctx.diff), _sum_abs_diff(ctx), scale, ctx.n_pixels)
 
 
 def ctx_nae(ctx: QualityContext) -> float:
