@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 #: The CLI's LDA shrinkage: across NUAA capture sessions, the face-crop quality measures with
-#: 0.1 gave a mean HTER of 9.8 % over four session-held-out protocols against 11.7 % with
+#: 0.1 gave a mean HTER of 9.6 % over four session-held-out protocols against 11.4 % with
 #: Ledoit-Wolf's estimate (about 0.01), better in each (docs/classifiers.md).
 DEFAULT_LDA_SHRINKAGE = 0.1
 
