@@ -226,6 +226,7 @@ def run_protocol(
     pairs = [
         ("W-IQA + LDA", "colour texture + SVM"),
         ("W-IQA face crop + LDA", "colour texture generalising + SVM"),
+        ("W-IQA face crop + LDA, Ledoit-Wolf", "colour texture generalising + SVM"),
     ]
     for pair in pairs:
         _fuse(list(pair), scores, results, y, tr, dv, te, types, name)
