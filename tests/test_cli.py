@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import iqa_liveness
 from iqa_liveness.cli import main
 
@@ -64,3 +66,17 @@ def test_warnings_are_one_line(tmp_path):
     assert ".py:" not in p.stderr
     # the failure is reported once, without FFmpeg's own "moov atom not found" lines
     assert "moov" not in p.stderr and "cannot open video file" in p.stderr
+
+
+@pytest.mark.parametrize("command", ["extract", "predict"])
+@pytest.mark.parametrize("flag", ["--every", "--max-frames"])
+@pytest.mark.parametrize("value", ["0", "-2", "x"])
+def test_frame_flags_must_be_positive_integers(command, flag, value, capsys):
+    required = {
+        "extract": ["--dataset", "folder", "--root", ".", "--output", "x.h5"],
+        "predict": ["--model", "m.iqa", "a.png"],
+    }[command]
+    with pytest.raises(SystemExit) as exc:
+        main([command, *required, flag, value])
+    assert exc.value.code == 2
+    assert flag in capsys.readouterr().err

@@ -82,6 +82,31 @@ def add_common_flags(parser: argparse.ArgumentParser, jobs: bool = False) -> Non
         )
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a bad value is a usage error, exit code 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def add_frame_flags(parser: argparse.ArgumentParser) -> None:
+    """``--every`` and ``--max-frames``: which frames of a video are used (extract, predict)."""
+    parser.add_argument(
+        "--every", type=positive_int, default=1, metavar="K", help="every K-th video frame"
+    )
+    parser.add_argument(
+        "--max-frames",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="at most N frames per video",
+    )
+
+
 def info(args: argparse.Namespace, message: str) -> None:
     """A progress or summary line on stderr, unless ``--quiet``."""
     if not getattr(args, "quiet", False):

@@ -15,6 +15,7 @@ from ._common import (
     Progress,
     UsageError,
     add_common_flags,
+    add_frame_flags,
     build_extractor,
     check_output_path,
     guarded,
@@ -45,10 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "all; a sample without a face fails) (default: quality)",
     )
     parser.add_argument("--output", required=True, help="feature store to create or resume (.h5)")
-    parser.add_argument("--every", type=int, default=1, metavar="K", help="every K-th video frame")
-    parser.add_argument(
-        "--max-frames", type=int, default=None, metavar="N", help="at most N frames per video"
-    )
+    add_frame_flags(parser)
     parser.add_argument(
         "--convention",
         choices=("standard", "bob"),
@@ -170,8 +168,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs == 0 or args.jobs < -1:
         raise UsageError(f"--jobs must be a positive number or -1, got {args.jobs}")
-    if args.every < 1 or (args.max_frames is not None and args.max_frames < 1):
-        raise UsageError("--every and --max-frames must be positive")
     check_output_path(args.output)
     names = parse_features(args.features, onnx=True)
     extractors = make_extractors(

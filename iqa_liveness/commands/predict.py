@@ -31,7 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Progress, UsageError, add_common_flags, bring_to_resolution, guarded
+from ._common import (
+    Progress,
+    UsageError,
+    add_common_flags,
+    add_frame_flags,
+    bring_to_resolution,
+    guarded,
+)
 
 HELP = "score images or videos with a model: score, decision and threshold per input"
 
@@ -41,10 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_VIDEO")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--threshold", type=float, help="use this threshold instead of the model's")
-    parser.add_argument("--every", type=int, default=1, metavar="K", help="every K-th video frame")
-    parser.add_argument(
-        "--max-frames", type=int, default=None, metavar="N", help="at most N frames per video"
-    )
+    add_frame_flags(parser)
     parser.add_argument(
         "--aggregate",
         choices=("mean", "median"),
@@ -165,8 +169,6 @@ class _AllFramesFailed(Exception):
 def run(args: argparse.Namespace) -> int:
     from ._model import all_families, load_cli_model
 
-    if args.every < 1 or (args.max_frames is not None and args.max_frames < 1):
-        raise UsageError("--every and --max-frames must be positive")
     model = load_cli_model(args.model)
     if not all_families(model):
         tests = ", ".join(model.provenance.get("external_tests") or [])
