@@ -34,7 +34,14 @@ from numpy.typing import NDArray
 
 from ..errors import ConfigurationError, InvalidImageError
 
-__all__ = ["CONVENTIONS", "Convention", "QualityContext", "smooth", "tune_allocator"]
+__all__ = [
+    "CONVENTIONS",
+    "Convention",
+    "QualityContext",
+    "smooth",
+    "strip_rows",
+    "tune_allocator",
+]
 
 T = TypeVar("T")
 Convention = Literal["standard", "bob"]
@@ -62,6 +69,20 @@ def smooth(image: NDArray[np.float64]) -> NDArray[np.float64]:
         image, (3, 3), SMOOTHING_SIGMA, sigmaY=SMOOTHING_SIGMA, borderType=cv2.BORDER_REFLECT
     )
     return np.asarray(out, dtype=np.float64)
+
+
+def strip_rows(n_rows: int, row_bytes: int, budget: int) -> int:
+    """How many rows of ``row_bytes`` each fit in ``budget`` bytes (at least 1, at most all).
+
+    The measures that make many passes over image-sized arrays run them on strips of rows
+    small enough to stay in the core's cache.
+
+    Examples
+    --------
+    >>> strip_rows(480, 640 * 4, 1 << 19), strip_rows(480, 640 * 4, 16), strip_rows(4, 8, 1 << 20)
+    (204, 1, 4)
+    """
+    return max(1, min(n_rows, budget // max(row_bytes, 1)))
 
 
 _ALLOCATOR_TUNED: bool | None = None

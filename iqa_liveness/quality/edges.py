@@ -50,7 +50,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InvalidImageError
-from ._context import QualityContext, check_convention
+from ._context import QualityContext, check_convention, strip_rows
 
 __all__ = [
     "BOB_GRADIENT_SPACING",
@@ -835,21 +835,21 @@ _STRIP_BYTES = 1 << 19  # the gradient measures run over strips of rows of ~512 
 
 
 def _strip_rows(shape: tuple[int, int], itemsize: int) -> int:
-    return max(1, min(shape[0], _STRIP_BYTES // (itemsize * max(shape[1], 1))))
+    return strip_rows(shape[0], itemsize * shape[1], _STRIP_BYTES)
 
 
-def _wrapped_angle_into(
-    re_x: _F32, im_x: _F32, re_y: _F32, im_y: _F32, out: _F32, tmp: _F32, tmp2: _F32
-) -> _F32:
-    """:func:`_wrapped_angle` of float32 arrays into ``out``, with ``tmp`` and ``tmp2`` as
-    scratch (the inputs are not modified)."""
+def _wrapped_angle_into(re_x: _F32, im_x: _F32, re_y: _F32, im_y: _F32, out: _F32) -> _F32:
+    """:func:`_wrapped_angle` of float32 arrays into ``out``; ``re_x``, ``re_y`` and ``im_y``
+    are overwritten (scratch). Separate products and sums, no fused multiply-add: ``x``
+    against ``c x`` (``c > 0`` a power of 2) gives a cross product of exactly 0. Also the
+    spectral phase error's."""
     np.multiply(im_x, re_y, out=out)
-    np.multiply(re_x, im_y, out=tmp)
-    np.subtract(out, tmp, out=out)  # cross
-    np.multiply(re_x, re_y, out=tmp)
-    np.multiply(im_x, im_y, out=tmp2)
-    np.add(tmp, tmp2, out=tmp)  # dot
-    return np.arctan2(out, tmp, out=out)
+    np.multiply(re_x, re_y, out=re_y)
+    np.multiply(re_x, im_y, out=re_x)
+    np.multiply(im_x, im_y, out=im_y)
+    np.subtract(out, re_x, out=out)  # cross
+    np.add(re_y, im_y, out=re_y)  # dot
+    return np.arctan2(out, re_y, out=out)
 
 
 def _magnitude_into(
@@ -903,7 +903,7 @@ def _gradient_errors_standard(ref32: _F32, dis32: _F32) -> tuple[float, float]:
         # made (1, c) with |c| <= 2e-9 (phase 0 to 2e-9 rad, exactly 0 for a zero vector)
         _make_phase_ready(xr, x_mag, tmp)
         _make_phase_ready(yr, y_mag, tmp)
-        phi = _wrapped_angle_into(xr, xc, yr, yc, x_mag, y_mag, tmp)
+        phi = _wrapped_angle_into(xr, xc, yr, yc, out=x_mag)
         gpe += float(cv2.norm(phi, cv2.NORM_L2SQR))
     size = ref32.size
     return gme / 4.0 / size, gpe / size

@@ -53,8 +53,8 @@ import numpy as np
 import scipy.fft
 from numpy.typing import ArrayLike, NDArray
 
-from ._context import SMOOTHING_SIGMA, QualityContext, check_convention, smooth
-from .edges import _image, _pair, distorted_image
+from ._context import SMOOTHING_SIGMA, QualityContext, check_convention, smooth, strip_rows
+from .edges import _image, _pair, _wrapped_angle_into, distorted_image
 
 __all__ = [
     "HLFI_HIGH",
@@ -334,7 +334,7 @@ _STRIP_BYTES = 1 << 21  # the passes over the spectra run on strips of <= 2 MiB 
 
 
 def _strip_rows(n: int, half: int, itemsize: int = 8) -> int:
-    return max(1, min(n, _STRIP_BYTES // (itemsize * half)))
+    return strip_rows(n, itemsize * half, _STRIP_BYTES)
 
 
 def _hlfi_rows(n: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -453,24 +453,15 @@ def _planes(z: NDArray[np.complex64]) -> _F32:
 def _phase_difference_into(
     x: NDArray[np.complex64], y: NDArray[np.complex64], re_x: _F32, im_x: _F32
 ) -> _F32:
-    """``arg(x conj(y))`` wrapped to ``(-pi, pi]``, ``atan2(cross, dot)`` in float32.
-
-    Cross and dot products by separate float32 products and sums (no fused multiply-add,
-    unlike numpy's complex product): ``x`` against ``c x`` (``c > 0`` a power of 2) gives a
-    cross product of exactly 0. ``re_x`` and ``im_x`` are scratch, as are ``x`` and ``y``,
-    whose memory holds the result.
+    """``arg(x conj(y))`` wrapped to ``(-pi, pi]``: the gradients' ``atan2(cross, dot)`` in
+    float32 (:func:`~iqa_liveness.quality.edges._wrapped_angle_into`; numpy's complex
+    product would fuse multiply-adds). ``re_x`` and ``im_x`` are scratch, as are ``x`` and
+    ``y``, whose memory holds the result.
     """
     cv2.split(x.view(np.float32).reshape(*x.shape, 2), [re_x, im_x])
     re_y, im_y = _planes(x)  # (x is free)
     cv2.split(y.view(np.float32).reshape(*y.shape, 2), [re_y, im_y])
-    out = _planes(y)[0]  # (y is free)
-    np.multiply(im_x, re_y, out=out)
-    np.multiply(re_x, re_y, out=re_y)
-    np.multiply(re_x, im_y, out=re_x)
-    np.multiply(im_x, im_y, out=im_y)
-    np.subtract(out, re_x, out=out)  # cross
-    np.add(re_y, im_y, out=re_y)  # dot
-    return np.arctan2(out, re_y, out=out)
+    return _wrapped_angle_into(re_x, im_x, re_y, im_y, out=_planes(y)[0])  # (y is free)
 
 
 def _magnitude_bands32(f: _C, m: int) -> _F:
