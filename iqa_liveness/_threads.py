@@ -10,9 +10,12 @@ parallelism expects.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 _CONTROLLER: Any = None
+_R = TypeVar("_R")
 
 
 def single_blas_thread() -> Any:
@@ -34,3 +37,15 @@ def single_blas_thread() -> Any:
 
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def in_single_blas_thread(fn: Callable[..., _R]) -> Callable[..., _R]:
+    """Decorator: ``fn`` runs inside :func:`single_blas_thread` (picklable by its name, for
+    joblib workers)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> _R:
+        with single_blas_thread():
+            return fn(*args, **kwargs)
+
+    return wrapper

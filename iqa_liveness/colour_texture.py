@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 
 from ._estimators import ImageTransformerMixin
-from ._threads import single_blas_thread
+from ._threads import in_single_blas_thread
 from .errors import ConfigurationError, IQALivenessError
 from .faces import (
     Face,
@@ -493,6 +493,7 @@ def _check_faces(faces: Sequence[Face | None] | None, n: int) -> list[Face | Non
     return out
 
 
+@in_single_blas_thread
 def _one(
     image: Any,
     face: Face | None,
@@ -502,18 +503,6 @@ def _one(
     settings: _Settings,
 ) -> tuple[NDArray[np.float64] | None, FaceRecord]:
     """Describe one image; per-image failures become a record with ``error`` set."""
-    with single_blas_thread():
-        return _one_inner(image, face, detector, select, on_no_face, settings)
-
-
-def _one_inner(
-    image: Any,
-    face: Face | None,
-    detector: FaceDetector | None,
-    select: str,
-    on_no_face: str,
-    settings: _Settings,
-) -> tuple[NDArray[np.float64] | None, FaceRecord]:
     if face is not None:
         name = face.source
     else:
