@@ -134,6 +134,27 @@ def align(fs: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return X, found
 
 
+def _evaluate(
+    s_dev: np.ndarray,
+    s_test: np.ndarray,
+    y: np.ndarray,
+    dv: np.ndarray,
+    te: np.ndarray,
+    types: np.ndarray,
+) -> Any:
+    """Threshold on the dev scores, rates on the test scores (with attack species)."""
+    from iqa_liveness.metrics import evaluate_protocol
+
+    return evaluate_protocol(
+        s_dev,
+        y[dv],
+        s_test,
+        y[te],
+        dev_attack_types=list(types[dv]),
+        test_attack_types=list(types[te]),
+    )
+
+
 def _fuse(
     fused: list[str],
     scores: dict[str, dict[str, np.ndarray]],
@@ -148,21 +169,13 @@ def _fuse(
     """ScoreFusion of the methods ``fused`` (trained on their out-of-fold training scores,
     threshold on dev); adds its result and scores under ``fusion (a, b)``."""
     from iqa_liveness.fusion import ScoreFusion
-    from iqa_liveness.metrics import evaluate_protocol
 
     if not all(m in scores for m in fused):
         return
     S = {k: np.column_stack([scores[m][k] for m in fused]) for k in ("train_oof", "dev", "test")}
     fusion = ScoreFusion(test_names=tuple(fused)).fit(S["train_oof"], y[tr], S["dev"], y[dv])
     s_dev, s_test = fusion.score_samples(S["dev"]), fusion.score_samples(S["test"])
-    r = evaluate_protocol(
-        s_dev,
-        y[dv],
-        s_test,
-        y[te],
-        dev_attack_types=list(types[dv]),
-        test_attack_types=list(types[te]),
-    )
+    r = _evaluate(s_dev, s_test, y, dv, te, types)
     label = "fusion (" + ", ".join(fused) + ")"
     results[label] = r.to_dict()
     scores[label] = {"dev": s_dev, "test": s_test}
@@ -183,7 +196,6 @@ def run_protocol(
     from sklearn.base import clone
 
     from iqa_liveness.classifiers import out_of_fold_scores
-    from iqa_liveness.metrics import evaluate_protocol
 
     y = meta["label"].astype(str)
     groups = meta["subject"].astype(str)
@@ -206,14 +218,7 @@ def run_protocol(
             fixed.set_params(C=float(clf.C_), gamma=float(clf.gamma_) or None)
         oof = out_of_fold_scores(fixed, X[tr], y[tr], groups=groups[tr])
         s_dev, s_test = clf.score_samples(X[dv]), clf.score_samples(X[te])
-        r = evaluate_protocol(
-            s_dev,
-            y[dv],
-            s_test,
-            y[te],
-            dev_attack_types=list(types[dv]),
-            test_attack_types=list(types[te]),
-        )
+        r = _evaluate(s_dev, s_test, y, dv, te, types)
         results[label] = {**r.to_dict(), "seconds": round(time.perf_counter() - t, 2)}
         scores[label] = {"train_oof": oof, "dev": s_dev, "test": s_test}
         print(

@@ -567,7 +567,7 @@ class ShrinkageLDA(_LivenessClassifier):
         self.shrinkage = shrinkage
 
     def _checked_shrinkage(self) -> str | float:
-        value = getattr(self, "shrinkage", "auto")  # subclasses may not expose it
+        value = self.shrinkage
         if isinstance(value, str) and value == "auto":
             return "auto"
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
